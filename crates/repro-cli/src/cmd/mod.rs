@@ -1,0 +1,4 @@
+//! One module per subcommand. Each exposes `Args` (clap) and `run(Args) -> anyhow::Result<Outcome>`.
+
+pub mod protocols;
+pub mod replay;
