@@ -1,7 +1,6 @@
 //! Built with `-C target-feature=+sign-ext`. The session (`call`) and the entry point `narrow`
-//! sign-extend a run-time value (block time / stored value) with `as i8` / `as i16` / `as i32`
-//! casts, which LLVM lowers to `i64.extend8_s`, `i64.extend16_s`, `i64.extend32_s`
-//! (opcodes 0xC2–0xC4) and `i32.extend8_s` / `i32.extend16_s` (0xC0, 0xC1).
+//! sign-extend a run-time value (block time / stored value) through `widen64` / `widen32`
+//! (`as i8` / `as i16` / `as i32` casts; see testdata/README.md for the opcodes actually emitted).
 //! Node 1.x rejects the module; 2.0 accepts and meters it.
 #![no_std]
 
@@ -24,23 +23,40 @@ fn value() -> URef {
     runtime::get_key("value").unwrap_or_revert().into_uref().unwrap_or_revert()
 }
 
+/// Every cast result is consumed at its own width and the casts apply to the argument itself (a
+/// shift before the cast would let LLVM use `shl` + `shr_s` instead): `(x as i8) as i64` on a
+/// 64-bit value → `i64.extend8_s`, `as i16` → `i64.extend16_s`, `as i32` → `i64.extend32_s`; on a
+/// 32-bit value consumed as `i32` → `i32.extend8_s` / `i32.extend16_s`.
 #[inline(never)]
-fn mix(v: u64) -> i64 {
-    let a = (v as i8) as i64; // i64.extend8_s
-    let b = ((v >> 8) as i16) as i64; // i64.extend16_s
-    let c = ((v >> 16) as i32) as i64; // i64.extend32_s
-    let d = ((v >> 5) as u32 as i8) as i32; // i32.extend8_s
-    let e = ((v >> 3) as u32 as i16) as i32; // i32.extend16_s
-    a.wrapping_mul(3) ^ b.wrapping_add(c) ^ ((d as i64) << 7) ^ ((e as i64) << 13)
+fn widen64(v: u64) -> (i64, i64, i64) {
+    ((v as i8) as i64, (v as i16) as i64, (v as i32) as i64)
+}
+
+#[inline(never)]
+fn widen32(v: u32) -> (i32, i32) {
+    ((v as i8) as i32, (v as i16) as i32)
+}
+
+fn store_all(now: u64) -> NamedKeys {
+    let (a, b, c) = widen64(now);
+    let (d, e) = widen32((now >> 3) as u32);
+    let mut named_keys = NamedKeys::new();
+    named_keys.insert(String::from("value"), Key::URef(storage::new_uref(a ^ b ^ c)));
+    named_keys.insert(String::from("w8"), Key::URef(storage::new_uref(d)));
+    named_keys.insert(String::from("w16"), Key::URef(storage::new_uref(e)));
+    named_keys
 }
 
 #[no_mangle]
 pub extern "C" fn narrow() {
     let v: i64 = storage::read(value()).unwrap_or_revert().unwrap_or_revert();
     let now: u64 = runtime::get_blocktime().into();
-    let n = (v as u64 ^ now) as u32;
-    let narrowed = ((n as i8) as i64).wrapping_add((n as i16) as i64);
-    storage::write(value(), narrowed);
+    let n = v as u64 ^ now;
+    let (a, b, c) = widen64(n);
+    let (d, e) = widen32(n as u32);
+    storage::write(value(), a.wrapping_add(b).wrapping_sub(c));
+    let w8 = runtime::get_key("w8").unwrap_or_revert().into_uref().unwrap_or_revert();
+    storage::write(w8, d ^ e);
 }
 
 #[no_mangle]
@@ -59,8 +75,7 @@ pub extern "C" fn call() {
     let mut entry_points = EntryPoints::new();
     entry_points.add_entry_point(ep("narrow", CLType::Unit));
     entry_points.add_entry_point(ep("get", CLType::I64));
-    let mut named_keys = NamedKeys::new();
-    named_keys.insert(String::from("value"), Key::URef(storage::new_uref(mix(now))));
+    let named_keys = store_all(now);
     let (hash, _) = storage::new_contract(entry_points, Some(named_keys), None, None);
     runtime::put_key("sign_ext_contract", Key::Hash(hash.value()));
 }
