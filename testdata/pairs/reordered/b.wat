@@ -1,0 +1,7 @@
+(module
+  (memory 1)
+  (func $three (param i32) (result i32) local.get 0 i32.const 3 i32.xor)
+  (func $one (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+  (func $two (param i32) (result i32) local.get 0 i32.const 2 i32.mul)
+  (func (export "call") (result i32)
+    i32.const 5 call $one call $two call $three))
