@@ -19,6 +19,7 @@ TARGET=wasm32v1-none
 TARGET_ROOT="${TARGET_ROOT:-$HERE/target}"
 CHECK=0
 [[ "${1:-}" == "--check" ]] && CHECK=1
+REPRO="not re-checked by the last build.sh run (run build.sh --check)"
 
 # name | flagset (target dir) | RUSTFLAGS (space separated; none = "-") | what it demonstrates
 FIXTURES=(
@@ -63,7 +64,7 @@ build_all "$TARGET_ROOT"
 mkdir -p "$OUT"
 for spec in "${FIXTURES[@]}"; do
   IFS='|' read -r name flagset _ <<<"$spec"
-  cp "$(wasm_of "$TARGET_ROOT" "$flagset" "$name")" "$OUT/$name.wasm"
+  install -m 0644 "$(wasm_of "$TARGET_ROOT" "$flagset" "$name")" "$OUT/$name.wasm"
 done
 for spec in "${DERIVED[@]}"; do
   IFS='|' read -r name _ cmd _ <<<"$spec"
@@ -86,9 +87,10 @@ if [[ $CHECK == 1 ]]; then
   rm -rf "$CHECK_ROOT"
   [[ $bad == 0 ]] || { echo "reproducibility check FAILED" >&2; exit 1; }
   echo "reproducibility check passed: every fixture identical in a fresh target dir" >&2
+  REPRO="build.sh --check rebuilt every fixture from scratch in a fresh target directory ($(date -u +%Y-%m-%d)): byte-identical"
 fi
 
 # Verify the property of every fixture (fails if one is missing) and regenerate the README table.
 python3 "$HERE/verify.py" "$OUT" "$TESTDATA/README.md" \
-  --rustc "$(rustc -vV)" --cargo "$(cargo -V)" --wabt "$(wasm-strip --version)" \
+  --reproducible "$REPRO" --rustc "$(rustc -vV)" --cargo "$(cargo -V)" --wabt "$(wasm-strip --version)" \
   --fixtures "$(printf '%s\n' "${FIXTURES[@]}")" --derived "$(printf '%s\n' "${DERIVED[@]}")"

@@ -317,6 +317,7 @@ def main():
     ap.add_argument("--wabt", required=True)
     ap.add_argument("--fixtures", required=True)
     ap.add_argument("--derived", required=True)
+    ap.add_argument("--reproducible", default="not checked")
     a = ap.parse_args()
 
     rows = []
@@ -352,7 +353,10 @@ def main():
       "bump allocator, no `memory.grow`; `memory_grow` uses the growing one)")
     w("- build everything: `testdata/contracts/build.sh` (add `--check` to rebuild every fixture in a "
       "fresh target directory and require identical bytes). Per-fixture commands below run in "
-      "`testdata/contracts/`; output `target/<flagset>/wasm32v1-none/release/<name>.wasm`.\n")
+      "`testdata/contracts/`; output `target/<flagset>/wasm32v1-none/release/<name>.wasm`.")
+    w(f"- reproducibility: {a.reproducible}. Checked once by hand (2026-11-21): a copy of the sources "
+      "in another directory (/tmp), built with another target directory, gave the same multi_ep.wasm, "
+      "so checkout paths do not leak into the bytes.\n")
     w("## Fixtures\n")
     w("| fixture | bytes | sha256 | RUSTFLAGS | demonstrates |")
     w("|---|---:|---|---|---|")
