@@ -1,0 +1,387 @@
+//! `casper-repro replay`: what a node stores for an install, from the exact uploaded session bytes.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use repro_core::{Installed, Protocol, ProtocolVersion, ReplayOptions, Step};
+use serde::Serialize;
+
+use crate::Outcome;
+use crate::output::{self, Format};
+
+const AFTER_HELP: &str = "\
+Examples:
+  Replay an install on mainnet 1.5.8 of a contract with entry points `init` and `transfer`:
+    casper-repro replay --protocol 1.5.8 --entry-points init,transfer session.wasm -o stored.wasm
+
+  Two contracts installed by one session: one --entry-points and one -o per contract:
+    casper-repro replay --protocol 2.0.3 --entry-points a,b -o first.wasm --entry-points c -o second.wasm session.wasm
+
+  A private network: its chainspec gives the protocol version and the Wasm costs:
+    casper-repro replay --chainspec chainspec.toml --entry-points call session.wasm -o stored.wasm
+
+  A contract installed by a stored contract (factory): the input is the caller's stored bytes:
+    casper-repro replay --protocol 1.5.8 --factory --entry-points child_inc,child_get factory.stored.wasm -o child.wasm
+
+Exit status:
+  0  the module was processed and written
+  2  the node would have rejected the module (nothing is written), or bad input";
+
+/// Replay the node's install processing: preprocess the session, optimize to the entry points.
+#[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct Args {
+    /// The session Wasm exactly as uploaded (with --factory: the calling contract's stored bytes).
+    input: PathBuf,
+    /// Protocol version of the block that executed the install (see `casper-repro protocols`).
+    #[arg(long, required_unless_present = "chainspec")]
+    protocol: Option<ProtocolVersion>,
+    /// A chainspec.toml (1.x `[wasm]` or 2.x `[wasm.v1]`) for a network other than mainnet; its
+    /// `[protocol] version` must agree with --protocol when both are given.
+    #[arg(long, value_name = "FILE")]
+    chainspec: Option<PathBuf>,
+    /// Entry-point names of one installed contract, comma-separated. Repeat for each contract the
+    /// session installs.
+    #[arg(
+        long = "entry-points",
+        short = 'e',
+        value_name = "A,B,C",
+        required = true
+    )]
+    entry_points: Vec<EntryPointList>,
+    /// Output file of the stored module; one per --entry-points, in the same order.
+    #[arg(short, long = "output", value_name = "STORED.wasm", required = true)]
+    output: Vec<PathBuf>,
+    /// The input is a stored contract that installs another one (no second preprocessing).
+    #[arg(long)]
+    factory: bool,
+    /// Result format on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    protocol: &'a Protocol,
+    input: String,
+    factory: bool,
+    installs: Vec<InstallReport<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct InstallReport<'a> {
+    entry_points: &'a [String],
+    output: String,
+    bytes: usize,
+    sha256: String,
+    record: &'a repro_core::TransformationRecord,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let protocol = resolve_protocol(args.protocol, args.chainspec.as_deref())?;
+    let groups = group_entry_points(&args)?;
+    if groups.len() != args.output.len() {
+        bail!(
+            "{} --entry-points list(s) but {} -o file(s): give one output file per installed contract",
+            groups.len(),
+            args.output.len()
+        );
+    }
+    let input = fs_err::read(&args.input)?;
+    let options = ReplayOptions::default();
+    let processed = if args.factory {
+        repro_core::load_stored(&protocol, &input, options)
+    } else {
+        repro_core::preprocess(&protocol, &input, options)
+    };
+    let processed = match processed {
+        Ok(p) => p,
+        Err(rejection) => return rejected(args.format, &args.input, rejection),
+    };
+    let mut installed: Vec<Installed> = Vec::with_capacity(groups.len());
+    for names in &groups {
+        match processed.install(names) {
+            Ok(i) => installed.push(i),
+            Err(rejection) => return rejected(args.format, &args.input, rejection),
+        }
+    }
+    // Everything succeeded: only now touch the file system, each file atomically.
+    for (install, path) in installed.iter().zip(&args.output) {
+        write_atomically(path, &install.bytes)?;
+    }
+    let report = Report {
+        protocol: &protocol,
+        input: args.input.display().to_string(),
+        factory: args.factory,
+        installs: installed
+            .iter()
+            .zip(&groups)
+            .zip(&args.output)
+            .map(|((i, names), path)| InstallReport {
+                entry_points: names,
+                output: path.display().to_string(),
+                bytes: i.bytes.len(),
+                sha256: sha256_hex(&i.bytes),
+                record: &i.record,
+            })
+            .collect(),
+    };
+    match args.format {
+        Format::Json => output::print_json("replay", &report)?,
+        Format::Text => output::print_text(&render_text(&report))?,
+    }
+    Ok(Outcome::Success)
+}
+
+/// The entry-point names of one contract: one `--entry-points a,b,c` occurrence.
+#[derive(Debug, Clone)]
+pub struct EntryPointList(Vec<String>);
+
+impl std::str::FromStr for EntryPointList {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let names: Vec<String> = s
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if names.is_empty() {
+            return Err(
+                "an entry-point list is empty: name at least one entry point per contract"
+                    .to_owned(),
+            );
+        }
+        Ok(EntryPointList(names))
+    }
+}
+
+/// One list of entry-point names per installed contract.
+fn group_entry_points(args: &Args) -> anyhow::Result<Vec<Vec<String>>> {
+    Ok(args.entry_points.iter().map(|l| l.0.clone()).collect())
+}
+
+/// The protocol from --protocol (mainnet table) and/or --chainspec (any network).
+pub fn resolve_protocol(
+    version: Option<ProtocolVersion>,
+    chainspec: Option<&Path>,
+) -> anyhow::Result<Protocol> {
+    match (version, chainspec) {
+        (Some(version), None) => Ok(Protocol::mainnet(version)?),
+        (version, Some(path)) => {
+            let text = fs_err::read(path)?;
+            let parsed = std::str::from_utf8(&text)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .and_then(|s| repro_core::parse_chainspec(s).map_err(Into::into))
+                .with_context(|| format!("reading chainspec {}", path.display()))?;
+            if let Some(version) = version
+                && version != parsed.version
+            {
+                bail!(
+                    "--protocol {version} disagrees with the chainspec's [protocol] version {} ({})",
+                    parsed.version,
+                    path.display()
+                );
+            }
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Ok(Protocol::from_chainspec(&parsed, &name, &text)?)
+        }
+        (None, None) => bail!("give --protocol VERSION or --chainspec FILE"),
+    }
+}
+
+fn rejected(
+    format: Format,
+    input: &Path,
+    rejection: repro_core::Rejection,
+) -> anyhow::Result<Outcome> {
+    if format == Format::Json {
+        #[derive(Serialize)]
+        struct Rejected<'a> {
+            input: String,
+            rejected: &'a repro_core::Rejection,
+        }
+        output::print_json(
+            "replay",
+            &Rejected {
+                input: input.display().to_string(),
+                rejected: &rejection,
+            },
+        )?;
+    }
+    Err(anyhow::Error::new(rejection).context(format!("replaying {}", input.display())))
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    fs_err::write(&tmp, bytes)?;
+    if let Err(e) = fs_err::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+fn render_text(report: &Report<'_>) -> String {
+    use std::fmt::Write;
+    let p = report.protocol;
+    let mut s = String::new();
+    let source = match &p.source {
+        repro_core::ConfigSource::Mainnet => "mainnet table".to_owned(),
+        repro_core::ConfigSource::Chainspec { name, .. } => format!("chainspec {name}"),
+    };
+    let _ = writeln!(
+        s,
+        "protocol {} ({source}) — {}",
+        p.version,
+        p.pipeline.line.crates()
+    );
+    let _ = writeln!(
+        s,
+        "input {}{}",
+        report.input,
+        if report.factory {
+            " (stored caller, no preprocessing)"
+        } else {
+            ""
+        }
+    );
+    if let Some(first) = report.installs.first() {
+        let pre: Vec<&Step> = first
+            .record
+            .steps
+            .iter()
+            .take_while(|s| !matches!(s, Step::Optimize { .. }))
+            .collect();
+        for step in pre {
+            let _ = writeln!(s, "  {}", describe(step));
+        }
+    }
+    for install in &report.installs {
+        let _ = writeln!(
+            s,
+            "contract [{}] -> {}",
+            install.entry_points.join(", "),
+            install.output
+        );
+        for step in install
+            .record
+            .steps
+            .iter()
+            .skip_while(|s| !matches!(s, Step::Optimize { .. }))
+        {
+            let _ = writeln!(s, "  {}", describe(step));
+        }
+    }
+    s
+}
+
+fn describe(step: &Step) -> String {
+    let size = |shape: &repro_core::Shape| match shape.bytes {
+        Some(b) => format!("{b} bytes, {} functions", shape.functions),
+        None => format!("{} functions", shape.functions),
+    };
+    match step {
+        Step::Deserialize {
+            parser,
+            input_bytes,
+            ..
+        } => format!("deserialize   {input_bytes} bytes with {parser}"),
+        Step::Validate { checks, passed } => {
+            format!("validate      {checks:?}: {} checks passed", passed.len())
+        }
+        Step::TableMaximum {
+            initial,
+            maximum_before,
+            maximum_after,
+            rewritten,
+        } => format!(
+            "table         initial {initial}, maximum {} -> {}{}",
+            maximum_before.map_or("none".to_owned(), |m| m.to_string()),
+            maximum_after.map_or("none".to_owned(), |m| m.to_string()),
+            if *rewritten { " (rewritten)" } else { "" }
+        ),
+        Step::ExternalizeMemory {
+            max_memory,
+            initial_pages,
+            maximum_before,
+            maximum_after,
+            after,
+        } => format!(
+            "memory        -> import env.memory, {initial_pages} pages, maximum {} -> {} (max_memory {max_memory}); {}",
+            maximum_before.map_or("none".to_owned(), |m| m.to_string()),
+            maximum_after.map_or("none".to_owned(), |m| m.to_string()),
+            size(after)
+        ),
+        Step::InjectGas {
+            rules,
+            metered_blocks,
+            grow_counter,
+            after,
+            ..
+        } => format!(
+            "gas           {rules:?} rules, {metered_blocks} metered blocks{}; {}",
+            if *grow_counter {
+                ", grow counter added"
+            } else {
+                ""
+            },
+            size(after)
+        ),
+        Step::InjectStackLimiter {
+            max_stack_height,
+            after,
+        } => {
+            format!(
+                "stack limit   max_stack_height {max_stack_height}; {}",
+                size(after)
+            )
+        }
+        Step::LoadStored {
+            parser,
+            input_bytes,
+            ..
+        } => format!("load stored   {input_bytes} bytes with {parser}"),
+        Step::Optimize {
+            entry_points,
+            custom_sections_before,
+            name_section_kept,
+            after,
+        } => format!(
+            "optimize      to {} entry point(s); custom sections {:?} -> {}; {}",
+            entry_points.len(),
+            custom_sections_before,
+            if *name_section_kept {
+                "name kept"
+            } else {
+                "none kept"
+            },
+            size(after)
+        ),
+        Step::Serialize {
+            output_bytes,
+            sha256,
+        } => format!("serialize     {output_bytes} bytes, sha256 {sha256}"),
+    }
+}
