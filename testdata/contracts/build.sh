@@ -38,9 +38,24 @@ FIXTURES=(
   "overlong_call_indirect|reference-types|-Ctarget-feature=+reference-types|call_indirect with the 5-byte table index 80 80 80 80 00 (LLVM with reference-types) in the entry point \`apply\`; 1.5 and 2.0.0 reject it, 2.0.3 re-encodes it"
   "big|mvp|-|benchmark input: >= 250 KB, 400 generated integer-only entry points + \`route\` (br_table with 200 targets); accepted by every node"
 )
+# Node 2.x variants (<name>_cc5, crates under cc5/): the same source files built against
+# casper-contract 5.0.0 / casper-types 5.0.1 through compat-v2/. Node 2.x deserialises the entry
+# points passed to add_contract_version in the casper-types 5 layout (one more field per entry
+# point), so the casper-contract 4.0 fixtures cannot install anything there. bulk_memory and floats
+# have no variant: every node rejects them before the session runs.
+CC5=(multi_ep two_contracts locked upgrade_install upgrade_v2 factory args_entry_points sign_ext
+     memory_grow table_no_max overlong_call_indirect big)
+for base in "${CC5[@]}"; do
+  for spec in "${FIXTURES[@]}"; do
+    IFS='|' read -r name flagset flags what <<<"$spec"
+    [[ "$name" == "$base" ]] || continue
+    FIXTURES+=("${name}_cc5|$flagset|$flags|node 2.x variant of $name (casper-contract 5.0.0; installs through casper_add_contract_version_with_message_topics, a 2.x-only host function): $what")
+  done
+done
 # Derived fixtures: name | source | command (run in testdata/wasm) | what it demonstrates
 DERIVED=(
   "multi_ep_stripped|multi_ep|wasm-strip -o multi_ep_stripped.wasm multi_ep.wasm|multi_ep with every custom section (name, producers, target_features) removed by wabt wasm-strip"
+  "multi_ep_stripped_cc5|multi_ep_cc5|wasm-strip -o multi_ep_stripped_cc5.wasm multi_ep_cc5.wasm|node 2.x variant: multi_ep_cc5 with every custom section removed by wabt wasm-strip"
 )
 
 encoded_flags() { # "a b c" → a\x1fb\x1fc ; "-" → empty

@@ -46,7 +46,10 @@ fn ep(name: &str, ret: CLType) -> EntryPoint {
 #[no_mangle]
 pub extern "C" fn call() {
     let package_key = runtime::get_key("upgrade_package").unwrap_or_revert();
+    #[cfg(not(feature = "casper-2"))]
     let package_hash = ContractPackageHash::new(package_key.into_hash().unwrap_or_revert());
+    #[cfg(feature = "casper-2")]
+    let package_hash = ContractPackageHash::new(package_key.into_hash_addr().unwrap_or_revert());
 
     let mut entry_points = EntryPoints::new();
     entry_points.add_entry_point(ep("inc", CLType::Unit));
