@@ -38,6 +38,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Build(cmd::build::Args),
     Replay(cmd::replay::Args),
     Protocols(cmd::protocols::Args),
 }
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.global);
     let result = match cli.command {
+        Command::Build(args) => cmd::build::run(args),
         Command::Replay(args) => cmd::replay::run(args),
         Command::Protocols(args) => cmd::protocols::run(args),
     };

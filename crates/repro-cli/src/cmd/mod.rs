@@ -1,4 +1,5 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(Args) -> anyhow::Result<Outcome>`.
 
+pub mod build;
 pub mod protocols;
 pub mod replay;

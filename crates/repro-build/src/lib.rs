@@ -1,0 +1,877 @@
+//! Deterministic, toolchain-pinned cargo builds of Casper contracts, with provenance.
+//!
+//! [`build`] takes a crate (or workspace) directory and produces the `.wasm` files cargo builds for
+//! its package set with the contract's own pinned toolchain, plus a `<name>.provenance.json` next
+//! to each. It
+//!
+//! - reads the pin from `rust-toolchain(.toml)` (or takes one), installs it through rustup with the
+//!   wasm target when missing, and verifies `rustc -vV`;
+//! - builds from a private copy of the workspace (the user's tree is never written to), with an
+//!   empty environment plus an allow-list, flags only through `CARGO_ENCODED_RUSTFLAGS`, an
+//!   explicit `--target-dir`, `--locked`, and the compile step `--offline` after `cargo fetch`;
+//! - reconstructs a missing `Cargo.lock` as of a date ([`lock`]);
+//! - bounds the child build by wall-clock and memory limits;
+//! - caches results content-addressed by every input.
+//!
+//! Architecture invariants: this crate never parses Wasm (post-processing such as stripping is a
+//! [`PostProcess`] supplied by the caller and recorded by name), never prints (progress goes to a
+//! [`Progress`] sink, diagnostics to `tracing`) and never reads argv (the caller passes what it
+//! wants recorded).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+mod error;
+mod exec;
+pub mod lock;
+pub mod provenance;
+mod source;
+pub mod toolchain;
+
+pub use error::BuildError;
+pub use exec::{HostEnv, Limits, PASSTHROUGH_VARS};
+pub use lock::LockAt;
+pub use provenance::Provenance;
+pub use source::{TreeDigest, digest as tree_digest, sha256_hex, workspace_root};
+
+use exec::Invocation;
+use lock::RegistryAccess;
+use provenance::*;
+
+/// Targets a Casper contract is built for.
+pub const TARGETS: &[&str] = &["wasm32-unknown-unknown", "wasm32v1-none"];
+
+/// The nightly whose cargo reconstructs locks (`generate-lockfile --publish-time`) and vendors.
+pub const DEFAULT_RESOLVER_TOOLCHAIN: &str = "nightly";
+
+/// A post-processing step applied to cargo's output (e.g. stripping custom sections). Supplied by
+/// the caller so that this crate never parses Wasm; recorded by [`PostProcess::name`].
+pub trait PostProcess: Send + Sync + std::fmt::Debug {
+    /// A stable name, recorded in the provenance and part of the cache key.
+    fn name(&self) -> &str;
+    /// Transforms the module bytes.
+    fn apply(&self, wasm: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+/// What the build reports while it runs. The CLI renders it on stderr.
+#[derive(Debug, Clone, Copy)]
+pub enum ProgressEvent<'a> {
+    /// A step worth telling the user about (installing a toolchain, reconstructing a lock, …).
+    Step(&'a str),
+    /// One line of a cargo child's stderr, verbatim.
+    CargoLine(&'a str),
+    /// Periodic while a cargo step runs: what it is doing now and for how long it has run.
+    Tick { current: &'a str, elapsed: Duration },
+    /// A cargo step finished.
+    Done { elapsed: Duration },
+}
+
+/// A sink for [`ProgressEvent`]s.
+pub trait Progress {
+    fn event(&mut self, event: ProgressEvent<'_>);
+}
+
+/// Discards progress.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn event(&mut self, _event: ProgressEvent<'_>) {}
+}
+
+/// `--remap FROM=TO`: FROM is a path or a token for one of the build's private locations:
+/// `{cargo_home}`, `{home}`, `{source}` (the private copy of the workspace root) or `{target_dir}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remap {
+    pub from: String,
+    pub to: String,
+}
+
+impl Remap {
+    /// Parses `FROM=TO` (split at the last `=` so that FROM may contain one).
+    pub fn parse(s: &str) -> Result<Self, BuildError> {
+        let (from, to) = s
+            .rsplit_once('=')
+            .ok_or_else(|| BuildError::BadRemap(s.into()))?;
+        if from.is_empty() || to.is_empty() || (from.starts_with('{') && !is_token(from)) {
+            return Err(BuildError::BadRemap(s.into()));
+        }
+        Ok(Self {
+            from: from.into(),
+            to: to.into(),
+        })
+    }
+}
+
+/// Where results and shared target directories are kept.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// Root of the cache (`builds/`, `target/`, `work/`).
+    pub dir: PathBuf,
+    /// Look up and store results. `false` still uses `dir` for target and work directories.
+    pub enabled: bool,
+}
+
+/// One build.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    pub crate_dir: PathBuf,
+    /// `-p`; empty: the crate, or every `cdylib` member of a virtual workspace.
+    pub packages: Vec<String>,
+    /// Overrides the pin file.
+    pub toolchain: Option<String>,
+    pub target: String,
+    pub features: Vec<String>,
+    pub no_default_features: bool,
+    pub lock_at: Option<LockAt>,
+    pub remaps: Vec<Remap>,
+    pub post_process: Vec<Arc<dyn PostProcess>>,
+    pub out_dir: PathBuf,
+    /// Never install toolchains nor fetch (dependencies must already be in `$CARGO_HOME`).
+    pub offline: bool,
+    pub limits: Limits,
+    pub cache: CacheConfig,
+    pub resolver_toolchain: String,
+    pub host: HostEnv,
+    /// Recorded as the tool's argv (the caller's own command line).
+    pub tool_argv: Vec<String>,
+    /// Recorded tool name and version.
+    pub tool_name: String,
+    pub tool_version: String,
+}
+
+/// One artifact written to the out dir.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Artifact {
+    pub package: String,
+    pub file: String,
+    pub path: PathBuf,
+    pub provenance_path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// What [`build`] produced.
+#[derive(Debug, Clone)]
+pub struct BuildOutput {
+    pub artifacts: Vec<Artifact>,
+    pub cache_hit: bool,
+    pub cache_key: String,
+    pub toolchain: String,
+    pub elapsed: Duration,
+}
+
+/// The cache entry's manifest.
+#[derive(Debug, Serialize, Deserialize)]
+struct CacheManifest {
+    key: String,
+    artifacts: Vec<(String, String)>, // (package, file)
+}
+
+fn is_token(s: &str) -> bool {
+    matches!(s, "{cargo_home}" | "{home}" | "{source}" | "{target_dir}")
+}
+
+/// Builds, or returns the cached result of an identical earlier build.
+pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOutput, BuildError> {
+    let start = Instant::now();
+    if !TARGETS.contains(&req.target.as_str()) {
+        return Err(BuildError::UnsupportedTarget(req.target.clone()));
+    }
+    let crate_dir = req
+        .crate_dir
+        .canonicalize()
+        .map_err(|_| BuildError::NoSuchCrate {
+            path: req.crate_dir.clone(),
+        })?;
+    let ws_root =
+        workspace_root(&crate_dir)?
+            .canonicalize()
+            .map_err(|_| BuildError::NoSuchCrate {
+                path: req.crate_dir.clone(),
+            })?;
+    let crate_rel = crate_dir
+        .strip_prefix(&ws_root)
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
+
+    // Toolchain.
+    let (tc_name, pin) = match &req.toolchain {
+        Some(t) => (t.clone(), toolchain::PinSource::Explicit),
+        None => {
+            let (name, path) = toolchain::find_pin(&crate_dir, &ws_root)?.ok_or_else(|| {
+                BuildError::NoToolchainPin {
+                    crate_dir: crate_dir.clone(),
+                }
+            })?;
+            let rel = path
+                .strip_prefix(&ws_root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            (name, toolchain::PinSource::File { path: rel })
+        }
+    };
+    let tc = toolchain::ensure(
+        &req.host,
+        &tc_name,
+        pin.clone(),
+        &req.target,
+        req.offline,
+        progress,
+    )?;
+    let (cargo_minor, cargo_nightly) = tc.cargo_minor();
+    let access = RegistryAccess::for_cargo(cargo_minor, cargo_nightly);
+
+    // Inputs of the cache key.
+    let tree = source::digest(&ws_root)?;
+    let committed_lock = ws_root.join("Cargo.lock");
+    let lock_input = if committed_lock.is_file() {
+        format!("committed:{}", sha256_hex(&fs_err::read(&committed_lock)?))
+    } else {
+        let lock_at = req.lock_at.as_ref().ok_or_else(|| BuildError::NoLockfile {
+            root: ws_root.clone(),
+        })?;
+        format!("reconstructed:{}", lock_at.resolve(&req.host, &crate_dir)?)
+    };
+    let needs_resolver = !committed_lock.is_file() || access == RegistryAccess::Vendored;
+    let resolver = if needs_resolver {
+        Some(toolchain::ensure(
+            &req.host,
+            &req.resolver_toolchain,
+            toolchain::PinSource::Explicit,
+            toolchain::HOST_TRIPLE,
+            req.offline,
+            progress,
+        )?)
+    } else {
+        None
+    };
+    let cargo_config = ["config.toml", "config"]
+        .iter()
+        .map(|f| req.host.cargo_home.join(f))
+        .find(|p| p.is_file())
+        .map(|p| fs_err::read(&p).map(|b| sha256_hex(&b)))
+        .transpose()?;
+    if cargo_config.is_some() {
+        tracing::warn!(cargo_home = %req.host.cargo_home.display(), "$CARGO_HOME has a config file; it applies to the build (its digest is recorded)");
+    }
+    let post_names: Vec<String> = req
+        .post_process
+        .iter()
+        .map(|p| p.name().to_owned())
+        .collect();
+    let key_doc = serde_json::json!({
+        "tool": [&req.tool_name, &req.tool_version],
+        "rustc_vv": &tc.rustc_vv,
+        "cargo_v": &tc.cargo_v,
+        "target": &req.target,
+        "packages": &req.packages,
+        "features": &req.features,
+        "no_default_features": req.no_default_features,
+        "lock": lock_input,
+        "resolver": resolver.as_ref().map(|r| &r.cargo_v),
+        "tree": &tree.sha256,
+        "crate_rel": crate_rel.display().to_string(),
+        "remaps": req.remaps.iter().map(|r| [&r.from, &r.to]).collect::<Vec<_>>(),
+        "cargo_home": req.host.cargo_home.display().to_string(),
+        "home": req.remaps.iter().any(|r| r.from == "{home}").then(|| req.host.home.display().to_string()),
+        "cargo_config": cargo_config,
+        "post": &post_names,
+    });
+    let key = sha256_hex(key_doc.to_string().as_bytes());
+    let cache_entry = req.cache.dir.join("builds").join(&key);
+
+    if req.cache.enabled
+        && let Some(artifacts) = cache_lookup(&cache_entry, &req.out_dir)?
+    {
+        tracing::debug!(%key, "cache hit");
+        return Ok(BuildOutput {
+            artifacts,
+            cache_hit: true,
+            cache_key: key,
+            toolchain: tc.name,
+            elapsed: start.elapsed(),
+        });
+    }
+
+    // Private copy.
+    for d in ["work", "target", "builds", "staging"] {
+        fs_err::create_dir_all(req.cache.dir.join(d))?;
+    }
+    let work = tempfile::Builder::new()
+        .prefix("build-")
+        .tempdir_in(req.cache.dir.join("work"))?;
+    let ws_copy = work.path().join("ws");
+    let copied = source::copy_and_digest(&ws_root, &ws_copy)?;
+    if copied.sha256 != tree.sha256 {
+        return Err(BuildError::Io(std::io::Error::other(format!(
+            "the source tree at {} changed while it was being copied",
+            ws_root.display()
+        ))));
+    }
+    let crate_copy = ws_copy.join(&crate_rel);
+    let target_dir = req
+        .cache
+        .dir
+        .join("target")
+        .join(&sha256_hex(format!("{}\n{}", tc.rustc_vv, req.target).as_bytes())[..16]);
+
+    // Lock.
+    let reconstruction = if committed_lock.is_file() {
+        None
+    } else {
+        let resolver = resolver.as_ref().expect("resolver ensured when no lock");
+        let instant = lock_input.trim_start_matches("reconstructed:").to_owned();
+        progress.event(ProgressEvent::Step(&format!(
+            "reconstructing Cargo.lock as of {instant} with {}",
+            resolver.cargo_v
+        )));
+        Some(lock::reconstruct(
+            &req.host,
+            resolver,
+            &ws_copy,
+            &instant,
+            cargo_minor,
+        )?)
+    };
+
+    // Remaps: tokens resolved against this build's private locations.
+    let mut remap_pairs: Vec<(String, String, String)> = Vec::new(); // (given, from, to)
+    let resolve_token = |from: &str| -> String {
+        match from {
+            "{cargo_home}" => req.host.cargo_home.display().to_string(),
+            "{home}" => req.host.home.display().to_string(),
+            "{source}" => ws_copy.display().to_string(),
+            "{target_dir}" => target_dir.display().to_string(),
+            other => other.to_owned(),
+        }
+    };
+    for r in &req.remaps {
+        remap_pairs.push((
+            format!("{}={}", r.from, r.to),
+            resolve_token(&r.from),
+            r.to.clone(),
+        ));
+    }
+    if access == RegistryAccess::Vendored {
+        let resolver = resolver.as_ref().expect("resolver ensured when vendoring");
+        let vendor_dir = work.path().join("vendor");
+        progress.event(ProgressEvent::Step(&format!(
+            "{} cannot reach the sparse index: vendoring dependencies with {}",
+            tc.cargo_v, resolver.cargo_v
+        )));
+        lock::vendor(&req.host, resolver, &ws_copy, &vendor_dir, work.path())?;
+        let to = req
+            .host
+            .cargo_home
+            .join("registry/src")
+            .join(lock::GIT_INDEX_SRC_DIR);
+        remap_pairs.push((
+            format!("{{vendor}}={}", to.display()),
+            vendor_dir.display().to_string(),
+            to.display().to_string(),
+        ));
+    }
+    let rustflags: Option<Vec<String>> = if remap_pairs.is_empty() {
+        None
+    } else {
+        let mut flags = project_rustflags(&ws_copy, &req.target)?;
+        flags.extend(
+            remap_pairs
+                .iter()
+                .map(|(_, f, t)| format!("--remap-path-prefix={f}={t}")),
+        );
+        Some(flags)
+    };
+
+    // Environment.
+    let mut env = req.host.base_env();
+    let host_path = env.get("PATH").cloned().unwrap_or_default();
+    env.insert(
+        "PATH".into(),
+        format!("{}:{host_path}", tc.bin_dir.display()),
+    );
+    env.insert("RUSTUP_TOOLCHAIN".into(), tc.name.clone());
+    env.insert("RUSTC".into(), tc.rustc().display().to_string());
+    env.insert("CARGO_TERM_COLOR".into(), "never".into());
+    env.insert("CARGO_TERM_PROGRESS_WHEN".into(), "never".into());
+    for (k, v) in access.env(cargo_minor) {
+        env.insert(k, v);
+    }
+    if let Some(flags) = &rustflags {
+        env.insert("CARGO_ENCODED_RUSTFLAGS".into(), flags.join("\x1f"));
+    }
+
+    // Package set.
+    let meta = cargo_metadata(&tc, &crate_copy, &env, access)?;
+    let own_name = source::read_manifest(&crate_copy.join("Cargo.toml"))?
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .map(str::to_owned);
+    let packages: Vec<String> = if !req.packages.is_empty() {
+        for p in &req.packages {
+            if !meta.iter().any(|m| &m.name == p) {
+                return Err(BuildError::NoSuchPackage {
+                    name: p.clone(),
+                    root: ws_root.clone(),
+                    available: meta.iter().map(|m| m.name.clone()).collect(),
+                });
+            }
+        }
+        req.packages.clone()
+    } else if let Some(n) = own_name {
+        vec![n]
+    } else {
+        let mut cdylibs: Vec<String> = meta
+            .iter()
+            .filter(|m| m.cdylib.is_some())
+            .map(|m| m.name.clone())
+            .collect();
+        if cdylibs.is_empty() {
+            // No cdylib: the `#![no_main]` bin contracts of the ecosystem's workspaces.
+            cdylibs = meta
+                .iter()
+                .filter(|m| !m.bins.is_empty())
+                .map(|m| m.name.clone())
+                .collect();
+        }
+        if cdylibs.is_empty() {
+            return Err(BuildError::NoCdylib {
+                root: ws_root.clone(),
+            });
+        }
+        cdylibs
+    };
+
+    // Fetch (network), then compile offline.
+    let mut steps = Vec::new();
+    let reg_flags: Vec<String> = access
+        .cargo_flags()
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let fetch = Invocation::new(tc.cargo(), &crate_copy, env.clone())
+        .args(reg_flags.clone())
+        .args(["fetch", "--locked"]);
+    if !req.offline || access == RegistryAccess::Vendored {
+        progress.event(ProgressEvent::Step("fetching dependencies"));
+        run_step(&fetch, req.limits, progress, true)?;
+        steps.push(step_info("fetch", &fetch, &work));
+    }
+    let mut build_env = env.clone();
+    build_env.insert("CARGO_NET_OFFLINE".into(), "true".into());
+    let mut inv = Invocation::new(tc.cargo(), &crate_copy, build_env)
+        .args(reg_flags)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--offline",
+            "--target",
+            &req.target,
+            "--target-dir",
+        ]);
+    inv = inv.arg(target_dir.display().to_string());
+    for p in &packages {
+        inv = inv.args(["-p", p]);
+    }
+    if !req.features.is_empty() {
+        inv = inv.args(["--features".to_owned(), req.features.join(",")]);
+    }
+    if req.no_default_features {
+        inv = inv.arg("--no-default-features");
+    }
+    progress.event(ProgressEvent::Step(&format!(
+        "building {} with {}",
+        packages.join(", "),
+        tc.name
+    )));
+    run_step(&inv, req.limits, progress, false)?;
+    steps.push(step_info("build", &inv, &work));
+
+    // Collect, post-process, describe.
+    let (lock_sha, lock_pkgs) = lock::lock_facts(&ws_copy)?;
+    let release_dir = target_dir.join(&req.target).join("release");
+    let stage = tempfile::Builder::new()
+        .prefix("entry-")
+        .tempdir_in(req.cache.dir.join("staging"))?;
+    let mut manifest = CacheManifest {
+        key: key.clone(),
+        artifacts: Vec::new(),
+    };
+    for p in &packages {
+        let m = meta.iter().find(|m| &m.name == p).expect("validated above");
+        let files = m.wasm_files();
+        if files.is_empty() {
+            return Err(BuildError::NoWasmProduced {
+                package: p.clone(),
+                expected: release_dir.join(format!("{}.wasm", p.replace('-', "_"))),
+            });
+        }
+        for file in files {
+            let produced = release_dir.join(&file);
+            if !produced.is_file() {
+                return Err(BuildError::NoWasmProduced {
+                    package: p.clone(),
+                    expected: produced,
+                });
+            }
+            let cargo_bytes = fs_err::read(&produced)?;
+            let cargo_sha = sha256_hex(&cargo_bytes);
+            let mut bytes = cargo_bytes;
+            let mut post_info = Vec::new();
+            for step in &req.post_process {
+                let input_sha256 = sha256_hex(&bytes);
+                bytes = step
+                    .apply(&bytes)
+                    .map_err(|reason| BuildError::PostProcess {
+                        step: step.name().into(),
+                        file: file.clone(),
+                        reason,
+                    })?;
+                post_info.push(PostProcessInfo {
+                    step: step.name().into(),
+                    input_sha256,
+                    output_sha256: sha256_hex(&bytes),
+                });
+            }
+            let prov = Provenance {
+                schema_version: PROVENANCE_SCHEMA_VERSION,
+                tool: ToolInfo {
+                    name: req.tool_name.clone(),
+                    version: req.tool_version.clone(),
+                    argv: req.tool_argv.clone(),
+                },
+                artifact: ArtifactInfo {
+                    file: file.clone(),
+                    package: p.clone(),
+                    sha256: sha256_hex(&bytes),
+                    size: bytes.len() as u64,
+                    cargo_output_sha256: cargo_sha,
+                },
+                toolchain: ToolchainInfo {
+                    name: tc.name.clone(),
+                    pinned_by: match &pin {
+                        toolchain::PinSource::File { path } => path.clone(),
+                        toolchain::PinSource::Explicit => "--toolchain".into(),
+                    },
+                    rustc_vv: tc.rustc_vv.clone(),
+                    cargo_v: tc.cargo_v.clone(),
+                },
+                target: req.target.clone(),
+                profile: "release".into(),
+                packages: packages.clone(),
+                features: req.features.clone(),
+                no_default_features: req.no_default_features,
+                remaps: remap_pairs
+                    .iter()
+                    .map(|(g, f, t)| RemapInfo {
+                        given: g.clone(),
+                        flag: format!("--remap-path-prefix={f}={t}"),
+                    })
+                    .collect(),
+                rustflags: rustflags.clone(),
+                steps: steps.clone(),
+                lock: LockInfo {
+                    origin: if reconstruction.is_some() {
+                        "reconstructed"
+                    } else {
+                        "committed"
+                    }
+                    .into(),
+                    sha256: lock_sha.clone(),
+                    registry_access: serde_json::to_value(access)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    reconstruction: reconstruction.clone(),
+                    packages: lock_pkgs.clone(),
+                },
+                source: SourceInfo {
+                    tree_sha256: tree.sha256.clone(),
+                    files: tree.files,
+                    crate_dir: crate_rel.display().to_string(),
+                },
+                post_processing: post_info,
+                limits: LimitsInfo {
+                    wall_clock_secs: req.limits.wall_clock.as_secs(),
+                    memory_bytes_per_process: req.limits.memory_bytes,
+                    compile_offline: true,
+                },
+            };
+            fs_err::write(stage.path().join(&file), &bytes)?;
+            let json =
+                serde_json::to_vec_pretty(&prov).map_err(|e| BuildError::parse("provenance", e))?;
+            fs_err::write(stage.path().join(provenance_name(&file)), json)?;
+            manifest.artifacts.push((p.clone(), file));
+        }
+    }
+    fs_err::write(
+        stage.path().join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest).map_err(|e| BuildError::parse("manifest", e))?,
+    )?;
+    // Publish the entry atomically; a concurrent identical build may have won the race, which is
+    // fine: its entry has the same content.
+    let artifacts = if req.cache.enabled {
+        let staged = stage.keep();
+        if std::fs::rename(&staged, &cache_entry).is_err() {
+            let _ = fs_err::remove_dir_all(&staged);
+        }
+        cache_lookup(&cache_entry, &req.out_dir)?
+    } else {
+        cache_lookup(stage.path(), &req.out_dir)?
+    }
+    .ok_or_else(|| {
+        BuildError::Io(std::io::Error::other(format!(
+            "cache entry {} vanished",
+            cache_entry.display()
+        )))
+    })?;
+    drop(work);
+    Ok(BuildOutput {
+        artifacts,
+        cache_hit: false,
+        cache_key: key,
+        toolchain: tc.name,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// `<name>.provenance.json` for `<name>.wasm`.
+pub fn provenance_name(wasm_file: &str) -> String {
+    format!(
+        "{}.provenance.json",
+        wasm_file.strip_suffix(".wasm").unwrap_or(wasm_file)
+    )
+}
+
+fn step_info(name: &str, inv: &Invocation, work: &tempfile::TempDir) -> StepInfo {
+    let ws = work.path().join("ws");
+    StepInfo {
+        name: name.into(),
+        program: inv.program.display().to_string(),
+        argv: inv.args.clone(),
+        env: inv.env.clone(),
+        cwd: inv
+            .cwd
+            .strip_prefix(&ws)
+            .unwrap_or(&inv.cwd)
+            .display()
+            .to_string(),
+    }
+}
+
+fn run_step(
+    inv: &Invocation,
+    limits: Limits,
+    progress: &mut dyn Progress,
+    fetch: bool,
+) -> Result<(), BuildError> {
+    tracing::debug!(program = %inv.program.display(), args = ?inv.args, "running");
+    match inv.run_limited(limits, progress)? {
+        Err(exec::Killed::Time(limit)) => Err(BuildError::TimeLimitExceeded { limit }),
+        Ok(f) if f.success => Ok(()),
+        Ok(f) => Err(exec::classify_failure(&f, limits, fetch)),
+    }
+}
+
+/// Copies a cache entry's files into `out_dir` (staged, then renamed in place) and returns them.
+fn cache_lookup(entry: &Path, out_dir: &Path) -> Result<Option<Vec<Artifact>>, BuildError> {
+    let manifest_path = entry.join("manifest.json");
+    let Ok(bytes) = std::fs::read(&manifest_path) else {
+        return Ok(None);
+    };
+    let manifest: CacheManifest = serde_json::from_slice(&bytes)
+        .map_err(|e| BuildError::parse(manifest_path.display().to_string(), e))?;
+    fs_err::create_dir_all(out_dir)?;
+    let stage = tempfile::Builder::new()
+        .prefix(".casper-repro-")
+        .tempdir_in(out_dir)?;
+    let mut artifacts = Vec::new();
+    for (package, file) in &manifest.artifacts {
+        let bytes = fs_err::read(entry.join(file))?;
+        fs_err::write(stage.path().join(file), &bytes)?;
+        let prov = provenance_name(file);
+        fs_err::copy(entry.join(&prov), stage.path().join(&prov))?;
+        artifacts.push(Artifact {
+            package: package.clone(),
+            file: file.clone(),
+            path: out_dir.join(file),
+            provenance_path: out_dir.join(&prov),
+            sha256: sha256_hex(&bytes),
+            size: bytes.len() as u64,
+        });
+    }
+    for a in &artifacts {
+        fs_err::rename(stage.path().join(&a.file), &a.path)?;
+        fs_err::rename(
+            stage.path().join(provenance_name(&a.file)),
+            &a.provenance_path,
+        )?;
+    }
+    Ok(Some(artifacts))
+}
+
+/// The project's own rustflags from `.cargo/config(.toml)` at the workspace root, which setting
+/// `CARGO_ENCODED_RUSTFLAGS` would otherwise override (`target.<triple>.rustflags` wins over
+/// `build.rustflags`, as in cargo).
+fn project_rustflags(ws: &Path, target: &str) -> Result<Vec<String>, BuildError> {
+    for name in ["config.toml", "config"] {
+        let p = ws.join(".cargo").join(name);
+        if !p.is_file() {
+            continue;
+        }
+        let cfg = source::read_manifest(&p)?;
+        let pick = |v: Option<&toml::Value>| -> Option<Vec<String>> {
+            match v? {
+                toml::Value::String(s) => Some(s.split_whitespace().map(str::to_owned).collect()),
+                toml::Value::Array(a) => Some(
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect(),
+                ),
+                _ => None,
+            }
+        };
+        if let Some(f) = pick(
+            cfg.get("target")
+                .and_then(|t| t.get(target))
+                .and_then(|t| t.get("rustflags")),
+        ) {
+            return Ok(f);
+        }
+        if let Some(f) = pick(cfg.get("build").and_then(|b| b.get("rustflags"))) {
+            return Ok(f);
+        }
+        return Ok(Vec::new());
+    }
+    Ok(Vec::new())
+}
+
+#[derive(Debug)]
+struct PackageMeta {
+    name: String,
+    /// The `cdylib` target's name, if any.
+    cdylib: Option<String>,
+    /// `bin` target names (the ecosystem's contracts are mostly `#![no_main]` bins).
+    bins: Vec<String>,
+}
+
+impl PackageMeta {
+    /// The `.wasm` files cargo writes for this package: `<lib_name>.wasm` (dashes become
+    /// underscores) for a cdylib, `<bin>.wasm` for each bin.
+    fn wasm_files(&self) -> Vec<String> {
+        let mut files: Vec<String> = self
+            .cdylib
+            .iter()
+            .map(|l| format!("{}.wasm", l.replace('-', "_")))
+            .collect();
+        files.extend(self.bins.iter().map(|b| format!("{b}.wasm")));
+        files
+    }
+}
+
+/// Workspace members and their library targets, from `cargo metadata --no-deps`.
+fn cargo_metadata(
+    tc: &toolchain::Toolchain,
+    crate_copy: &Path,
+    env: &BTreeMap<String, String>,
+    access: RegistryAccess,
+) -> Result<Vec<PackageMeta>, BuildError> {
+    let out = Invocation::new(tc.cargo(), crate_copy, env.clone())
+        .args(access.cargo_flags().iter().copied())
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .output()?;
+    if !out.success {
+        return Err(BuildError::CompileFailed {
+            status: out.status,
+            stderr_tail: error::tail(&out.stderr, 20),
+        });
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&out.stdout).map_err(|e| BuildError::parse("cargo metadata", e))?;
+    let members: Vec<&str> = v["workspace_members"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|m| m.as_str()).collect())
+        .unwrap_or_default();
+    let mut pkgs = Vec::new();
+    for p in v["packages"].as_array().into_iter().flatten() {
+        let id = p["id"].as_str().unwrap_or("");
+        if !members.contains(&id) {
+            continue;
+        }
+        let mut cdylib = None;
+        let mut bins = Vec::new();
+        for t in p["targets"].as_array().into_iter().flatten() {
+            let kinds: Vec<&str> = t["kind"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|k| k.as_str())
+                .collect();
+            let name = t["name"].as_str().map(str::to_owned);
+            if kinds.contains(&"cdylib") {
+                cdylib = name.clone();
+            }
+            if kinds.contains(&"bin") {
+                bins.extend(name);
+            }
+        }
+        pkgs.push(PackageMeta {
+            name: p["name"].as_str().unwrap_or("").to_owned(),
+            cdylib,
+            bins,
+        });
+    }
+    Ok(pkgs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remap_parsing() {
+        assert_eq!(
+            Remap::parse("{cargo_home}=/home/alice/.cargo").unwrap(),
+            Remap {
+                from: "{cargo_home}".into(),
+                to: "/home/alice/.cargo".into()
+            }
+        );
+        assert!(Remap::parse("nope").is_err());
+        assert!(Remap::parse("=x").is_err());
+        assert!(Remap::parse("{nope}=/x").is_err());
+    }
+
+    #[test]
+    fn rustflags_from_project_config() {
+        let d = tempfile::tempdir().unwrap();
+        fs_err::create_dir_all(d.path().join(".cargo")).unwrap();
+        fs_err::write(
+            d.path().join(".cargo/config.toml"),
+            "[build]\nrustflags = [\"-C\", \"a\"]\n[target.wasm32v1-none]\nrustflags = \"-C b\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            project_rustflags(d.path(), "wasm32v1-none").unwrap(),
+            ["-C", "b"]
+        );
+        assert_eq!(
+            project_rustflags(d.path(), "wasm32-unknown-unknown").unwrap(),
+            ["-C", "a"]
+        );
+    }
+}
