@@ -246,19 +246,24 @@ fn run_scenario(
             deploy.with_session_bytes(bytes, runtime_args(&step.args))
         } else {
             let call = step.call.as_ref().expect("validated");
-            let addr = *before.get(&call.named_key).unwrap_or_else(|| {
-                die(format!("{where_}: no contract under named key {:?}", call.named_key))
-            });
-            let contract = contract_at(&builder, addr).expect("listed");
-            let caller_bytes = wasm_at(&builder, contract.contract_wasm_hash().value())
-                .unwrap_or_else(|| die(format!("{where_}: caller ContractWasm missing")));
+            // No contract under the name (e.g. its install failed on this engine): the engine
+            // itself reports the failure of the call; the caller fields are null.
+            let (caller_hash, caller_sha) = match before.get(&call.named_key) {
+                Some(addr) => {
+                    let contract = contract_at(&builder, *addr).expect("listed");
+                    let caller_bytes = wasm_at(&builder, contract.contract_wasm_hash().value())
+                        .unwrap_or_else(|| die(format!("{where_}: caller ContractWasm missing")));
+                    (json!(hex::encode(ContractHash::new(*addr).value())), json!(sha256_hex(&caller_bytes)))
+                }
+                None => (Value::Null, Value::Null),
+            };
             record = json!({
                 "kind": "call",
                 "named_key": call.named_key,
                 "entry_point": call.entry_point,
                 "args": harness::args_json(&call.args),
-                "caller_contract_hash": hex::encode(ContractHash::new(addr).value()),
-                "caller_stored_sha256": sha256_hex(&caller_bytes),
+                "caller_contract_hash": caller_hash,
+                "caller_stored_sha256": caller_sha,
             });
             deploy.with_stored_session_named_key(&call.named_key, &call.entry_point, runtime_args(&call.args))
         };
