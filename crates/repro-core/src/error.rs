@@ -29,6 +29,13 @@ impl fmt::Display for Rejection {
             "a protocol {} node ({}) rejects this module at {}: {}",
             self.protocol, self.line, self.stage, self.node_error
         )?;
+        if let Reason::Malformed {
+            located: Some(located),
+            ..
+        } = &self.reason
+        {
+            write!(f, " — {located}")?;
+        }
         if let Some(hint) = self.reason.explanation() {
             write!(f, " — {hint}")?;
         }
@@ -63,7 +70,12 @@ impl fmt::Display for Stage {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Reason {
     /// The node's parser failed for another reason (truncated, malformed, unsupported encoding).
-    Malformed { parser_error: String },
+    /// `located` is an independent reading of the same bytes with wasmparser, which names the
+    /// byte offset of the first problem.
+    Malformed {
+        parser_error: String,
+        located: Option<String>,
+    },
     /// Sign-extension opcodes (`i32.extend8_s` …), unknown to every 1.x node.
     SignExtension { opcode: u8 },
     /// `call_indirect` with a table index that is not the single byte `0x00` (LLVM's 5-byte

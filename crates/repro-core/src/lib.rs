@@ -290,6 +290,16 @@ impl Preprocessed {
     }
 }
 
+/// Where wasmparser (all proposals on, so only real malformations count) finds the first problem
+/// in `bytes`, as "message (at offset 0x…)".
+pub(crate) fn locate_malformation(bytes: &[u8]) -> Option<String> {
+    let mut validator = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
+    validator
+        .validate_all(bytes)
+        .err()
+        .map(|e| format!("{} (at offset {:#x})", e.message(), e.offset()))
+}
+
 fn rejection(protocol: ProtocolVersion, line: Line, failure: Failure) -> Rejection {
     Rejection {
         protocol,

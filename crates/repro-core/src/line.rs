@@ -8,8 +8,8 @@ use serde::Serialize;
 use crate::version::ProtocolVersion;
 
 /// The Wasm crates (and their features) a node linked: one per distinct byte-level behaviour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// Serialized as its [`Line::id`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Line {
     /// pwasm-utils 0.16.0 + parity-wasm 0.41.0 (1.4.0 – 1.4.13).
     Pwasm016,
@@ -56,6 +56,12 @@ impl Line {
     /// Whether the node's parser accepts sign-extension opcodes.
     pub fn sign_ext(self) -> bool {
         matches!(self, Line::Cwu3SignExt | Line::Cwu4)
+    }
+}
+
+impl Serialize for Line {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
     }
 }
 

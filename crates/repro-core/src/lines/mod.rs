@@ -148,7 +148,7 @@ macro_rules! line_impl {
                 elements::Error::UnknownOpcode(op @ 0xc0..=0xc4) => Reason::SignExtension { opcode: *op },
                 elements::Error::InvalidTableReference(_) => Reason::OverlongCallIndirect,
                 elements::Error::Other(msg) if msg.contains("multi_value") => Reason::MultiValue,
-                _ => Reason::Malformed { parser_error: text.clone() },
+                _ => Reason::Malformed { parser_error: text.clone(), located: crate::locate_malformation(bytes) },
             };
             // Node 2.x (casper-execution-engine 8.x) replaces some parser messages.
             let message = if node_2x {
