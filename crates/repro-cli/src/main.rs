@@ -41,6 +41,8 @@ enum Command {
     Build(cmd::build::Args),
     Replay(cmd::replay::Args),
     Protocols(cmd::protocols::Args),
+    Diff(cmd::diff::Args),
+    Inspect(cmd::inspect::Args),
 }
 
 /// What a subcommand decided; the exit code follows from it.
@@ -59,6 +61,8 @@ fn main() -> ExitCode {
         Command::Build(args) => cmd::build::run(args),
         Command::Replay(args) => cmd::replay::run(args),
         Command::Protocols(args) => cmd::protocols::run(args),
+        Command::Diff(args) => cmd::diff::run(args),
+        Command::Inspect(args) => cmd::inspect::run(args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

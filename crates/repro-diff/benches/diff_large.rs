@@ -19,18 +19,30 @@ fn patch(a: &[u8]) -> Vec<u8> {
     let mut b = a.to_vec();
     let (mut adds, mut consts) = (0, 0);
     for payload in Parser::new(0).parse_all(a) {
-        let Ok(Payload::CodeSectionEntry(body)) = payload else { continue };
-        let Ok(mut ops) = body.get_operators_reader() else { continue };
+        let Ok(Payload::CodeSectionEntry(body)) = payload else {
+            continue;
+        };
+        let Ok(mut ops) = body.get_operators_reader() else {
+            continue;
+        };
         let (mut did_add, mut did_const) = (false, false);
         while !ops.eof() {
-            let Ok((op, at)) = ops.read_with_offset() else { break };
+            let Ok((op, at)) = ops.read_with_offset() else {
+                break;
+            };
             match op {
                 Operator::I32Add if adds < 3 && !did_add && !did_const => {
                     b[at] = 0x6B; // i32.sub
                     adds += 1;
                     did_add = true;
                 }
-                Operator::I32Const { value } if (1..63).contains(&value) && consts < 3 && !did_const && !did_add && adds == 3 => {
+                Operator::I32Const { value }
+                    if (1..63).contains(&value)
+                        && consts < 3
+                        && !did_const
+                        && !did_add
+                        && adds == 3 =>
+                {
                     b[at + 1] ^= 1;
                     consts += 1;
                     did_const = true;
@@ -62,13 +74,27 @@ fn time(runs: usize, mut f: impl FnMut()) -> (Duration, Duration) {
 }
 
 fn main() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/wasm/big.wasm");
-    let a = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (built by testdata/contracts/build.sh)", path.display()));
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/wasm/big.wasm");
+    let a = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (built by testdata/contracts/build.sh)",
+            path.display()
+        )
+    });
     let b = patch(&a);
     let input = a.len() + b.len();
-    println!("inputs: A {} bytes, B {} bytes ({})", a.len(), b.len(), path.display());
+    println!(
+        "inputs: A {} bytes, B {} bytes ({})",
+        a.len(),
+        b.len(),
+        path.display()
+    );
 
-    let structural = DiffOptions { wat: WatSelection::None, ..DiffOptions::default() };
+    let structural = DiffOptions {
+        wat: WatSelection::None,
+        ..DiffOptions::default()
+    };
     let r = repro_diff::diff(&a, &b, &structural).unwrap();
     let c = &r.functions.counts;
     println!(
@@ -81,7 +107,10 @@ fn main() {
     );
 
     // Peak memory of one structural diff and of one diff with WAT rendering.
-    for (label, opts) in [("structural", &structural), ("with WAT", &DiffOptions::default())] {
+    for (label, opts) in [
+        ("structural", &structural),
+        ("with WAT", &DiffOptions::default()),
+    ] {
         let _ = std::fs::write("/proc/self/clear_refs", "5");
         let before = status_kb("VmRSS:").unwrap_or(0);
         let r = repro_diff::diff(&a, &b, opts).unwrap();
@@ -99,14 +128,26 @@ fn main() {
     let (min, med) = time(15, || {
         std::hint::black_box(repro_diff::diff(&a, &b, &structural).unwrap());
     });
-    println!("time (structural): min {:.1} ms, median {:.1} ms", min.as_secs_f64() * 1e3, med.as_secs_f64() * 1e3);
+    println!(
+        "time (structural): min {:.1} ms, median {:.1} ms",
+        min.as_secs_f64() * 1e3,
+        med.as_secs_f64() * 1e3
+    );
     let default = DiffOptions::default();
     let (min, med) = time(15, || {
         std::hint::black_box(repro_diff::diff(&a, &b, &default).unwrap());
     });
-    println!("time (with WAT of 3 functions): min {:.1} ms, median {:.1} ms", min.as_secs_f64() * 1e3, med.as_secs_f64() * 1e3);
+    println!(
+        "time (with WAT of 3 functions): min {:.1} ms, median {:.1} ms",
+        min.as_secs_f64() * 1e3,
+        med.as_secs_f64() * 1e3
+    );
     let (min, med) = time(15, || {
         std::hint::black_box(repro_diff::diff(&a, &a, &structural).unwrap());
     });
-    println!("time (self-diff): min {:.1} ms, median {:.1} ms", min.as_secs_f64() * 1e3, med.as_secs_f64() * 1e3);
+    println!(
+        "time (self-diff): min {:.1} ms, median {:.1} ms",
+        min.as_secs_f64() * 1e3,
+        med.as_secs_f64() * 1e3
+    );
 }

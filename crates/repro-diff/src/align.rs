@@ -29,7 +29,11 @@ impl Alignment {
             self.imports.get(a as usize).copied().flatten()
         } else {
             let i = (a - self.a_imports) as usize;
-            self.a2b.get(i).copied().flatten().map(|b| b as u32 + self.b_imports)
+            self.a2b
+                .get(i)
+                .copied()
+                .flatten()
+                .map(|b| b as u32 + self.b_imports)
         }
     }
 
@@ -39,8 +43,12 @@ impl Alignment {
         if self.map(a) == Some(b) {
             return true;
         }
-        let ea = a.checked_sub(self.a_imports).and_then(|i| self.exact_a.get(i as usize));
-        let eb = b.checked_sub(self.b_imports).and_then(|i| self.exact_b.get(i as usize));
+        let ea = a
+            .checked_sub(self.a_imports)
+            .and_then(|i| self.exact_a.get(i as usize));
+        let eb = b
+            .checked_sub(self.b_imports)
+            .and_then(|i| self.exact_b.get(i as usize));
         matches!((ea, eb), (Some(x), Some(y)) if x == y)
     }
 
@@ -56,7 +64,9 @@ impl Alignment {
 }
 
 fn defined(m: &Module<'_>, abs: u32) -> Option<usize> {
-    abs.checked_sub(m.num_func_imports).map(|i| i as usize).filter(|i| *i < m.funcs.len())
+    abs.checked_sub(m.num_func_imports)
+        .map(|i| i as usize)
+        .filter(|i| *i < m.funcs.len())
 }
 
 fn same_sig(ma: &Module<'_>, fa: &Func<'_>, mb: &Module<'_>, fb: &Func<'_>) -> bool {
@@ -75,7 +85,10 @@ fn pair_by_key<K: std::hash::Hash + Eq>(
     let mut groups: HashMap<(K, Option<FuncSig>), Vec<usize>> = HashMap::new();
     for (i, f) in mb.funcs.iter().enumerate() {
         if al.b2a[i].is_none() {
-            groups.entry((key(f), mb.func_sig(f.index).cloned())).or_default().push(i);
+            groups
+                .entry((key(f), mb.func_sig(f.index).cloned()))
+                .or_default()
+                .push(i);
         }
     }
     for g in groups.values_mut() {
@@ -93,7 +106,14 @@ fn pair_by_key<K: std::hash::Hash + Eq>(
     }
 }
 
-fn pair_by_names(al: &mut Alignment, ma: &Module<'_>, mb: &Module<'_>, a: &BTreeMap<String, u32>, b: &BTreeMap<String, u32>, why: &'static str) {
+fn pair_by_names(
+    al: &mut Alignment,
+    ma: &Module<'_>,
+    mb: &Module<'_>,
+    a: &BTreeMap<String, u32>,
+    b: &BTreeMap<String, u32>,
+    why: &'static str,
+) {
     for (name, &ia) in a {
         if let Some(&ib) = b.get(name) {
             if let (Some(i), Some(j)) = (defined(ma, ia), defined(mb, ib)) {
@@ -118,7 +138,11 @@ pub(crate) fn align(ma: &Module<'_>, mb: &Module<'_>) -> Alignment {
         .imports
         .iter()
         .filter(|i| i.func_type.is_some())
-        .map(|i| b_imports.get(&(i.module.as_str(), i.name.as_str())).copied())
+        .map(|i| {
+            b_imports
+                .get(&(i.module.as_str(), i.name.as_str()))
+                .copied()
+        })
         .collect();
     let mut al = Alignment {
         a2b: vec![None; ma.funcs.len()],
@@ -134,7 +158,11 @@ pub(crate) fn align(ma: &Module<'_>, mb: &Module<'_>) -> Alignment {
     pair_by_key(&mut al, ma, mb, |f| (f.exact, f.body.len()), "body");
     // 2. Exports.
     let exports = |m: &Module<'_>| -> BTreeMap<String, u32> {
-        m.exports.iter().filter(|e| e.kind == "func").map(|e| (e.name.clone(), e.index)).collect()
+        m.exports
+            .iter()
+            .filter(|e| e.kind == "func")
+            .map(|e| (e.name.clone(), e.index))
+            .collect()
     };
     pair_by_names(&mut al, ma, mb, &exports(ma), &exports(mb), "export");
     // 3. Element-segment membership (same segment, same slot).
@@ -153,7 +181,11 @@ pub(crate) fn align(ma: &Module<'_>, mb: &Module<'_>) -> Alignment {
         for n in m.names.values() {
             *seen.entry(n).or_default() += 1;
         }
-        m.names.iter().filter(|(_, n)| seen[n.as_str()] == 1).map(|(i, n)| (n.clone(), *i)).collect()
+        m.names
+            .iter()
+            .filter(|(_, n)| seen[n.as_str()] == 1)
+            .map(|(i, n)| (n.clone(), *i))
+            .collect()
     };
     pair_by_names(&mut al, ma, mb, &names(ma), &names(mb), "name");
     // 5. Bodies equal up to function indices, then up to constants too.
@@ -172,7 +204,10 @@ pub(crate) fn align(ma: &Module<'_>, mb: &Module<'_>) -> Alignment {
             }
             for (x, y) in ca.into_iter().zip(cb) {
                 if let (Some(p), Some(q)) = (defined(ma, x), defined(mb, y)) {
-                    if al.a2b[p].is_none() && al.b2a[q].is_none() && same_sig(ma, &ma.funcs[p], mb, &mb.funcs[q]) {
+                    if al.a2b[p].is_none()
+                        && al.b2a[q].is_none()
+                        && same_sig(ma, &ma.funcs[p], mb, &mb.funcs[q])
+                    {
                         candidates.push((p, q));
                     }
                 }
@@ -190,7 +225,10 @@ pub(crate) fn align(ma: &Module<'_>, mb: &Module<'_>) -> Alignment {
     }
     // 7. What is left: same defined position and signature.
     for i in 0..ma.funcs.len().min(mb.funcs.len()) {
-        if al.a2b[i].is_none() && al.b2a[i].is_none() && same_sig(ma, &ma.funcs[i], mb, &mb.funcs[i]) {
+        if al.a2b[i].is_none()
+            && al.b2a[i].is_none()
+            && same_sig(ma, &ma.funcs[i], mb, &mb.funcs[i])
+        {
             al.pair(i, i, "position");
         }
     }
@@ -242,7 +280,11 @@ pub(crate) fn compare(
 ) -> PairDiff {
     let same_pos = pos_a == pos_b && fa.index == fb.index;
     if fa.body == fb.body && same_pos {
-        return PairDiff { class: FunctionClass::Identical, constants: Vec::new(), changed_instructions: None };
+        return PairDiff {
+            class: FunctionClass::Identical,
+            constants: Vec::new(),
+            changed_instructions: None,
+        };
     }
     let mut structural = fa.locals() != fb.locals() || fa.toks.len() != fb.toks.len();
     let mut constants = Vec::new();
@@ -301,7 +343,11 @@ pub(crate) fn compare(
                 _ => op.old_range().len().max(op.new_range().len()),
             })
             .sum();
-        return PairDiff { class: FunctionClass::InstructionsDiffer, constants: Vec::new(), changed_instructions: Some(changed) };
+        return PairDiff {
+            class: FunctionClass::InstructionsDiffer,
+            constants: Vec::new(),
+            changed_instructions: Some(changed),
+        };
     }
     if !constants.is_empty() {
         let constants = constants
@@ -309,11 +355,28 @@ pub(crate) fn compare(
             .map(|(k, a, b)| {
                 let ra = const_role(facts_a, fa, k);
                 let rb = const_role(facts_b, fb, k);
-                let role = if ra == rb { ra } else { crate::instrument::ConstRole::Other };
-                ConstChange { role, position: k, a, b }
+                let role = if ra == rb {
+                    ra
+                } else {
+                    crate::instrument::ConstRole::Other
+                };
+                ConstChange {
+                    role,
+                    position: k,
+                    a,
+                    b,
+                }
             })
             .collect();
-        return PairDiff { class: FunctionClass::ConstantsOnly, constants, changed_instructions: None };
+        return PairDiff {
+            class: FunctionClass::ConstantsOnly,
+            constants,
+            changed_instructions: None,
+        };
     }
-    PairDiff { class: FunctionClass::Moved, constants: Vec::new(), changed_instructions: None }
+    PairDiff {
+        class: FunctionClass::Moved,
+        constants: Vec::new(),
+        changed_instructions: None,
+    }
 }

@@ -9,15 +9,30 @@ use crate::report::*;
 use crate::strings::common_dir;
 
 fn cause(kind: CauseKind, score: u8, summary: impl Into<String>) -> Cause {
-    Cause { kind, score, summary: summary.into(), evidence: Vec::new(), fix: None, remaps: Vec::new() }
+    Cause {
+        kind,
+        score,
+        summary: summary.into(),
+        evidence: Vec::new(),
+        fix: None,
+        remaps: Vec::new(),
+    }
 }
 
 fn list(v: &[String]) -> String {
-    if v.is_empty() { "none".to_string() } else { v.join(", ") }
+    if v.is_empty() {
+        "none".to_string()
+    } else {
+        v.join(", ")
+    }
 }
 
 fn fits(s: &SideFacts) -> Vec<String> {
-    s.profile_fits.iter().filter(|f| f.fits).map(|f| f.profile.clone()).collect()
+    s.profile_fits
+        .iter()
+        .filter(|f| f.fits)
+        .map(|f| f.profile.clone())
+        .collect()
 }
 
 pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
@@ -26,41 +41,67 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
     let fb = &r.facts_b;
     let fc = &r.functions.counts;
     let other_sections_differ = |skip: &[&str]| {
-        r.sections.iter().any(|s| s.id != 0 && s.status != Status::Identical && !skip.contains(&s.name.as_str()))
+        r.sections
+            .iter()
+            .any(|s| s.id != 0 && s.status != Status::Identical && !skip.contains(&s.name.as_str()))
     };
-    let custom_differ: Vec<&SectionRow> =
-        r.sections.iter().filter(|s| s.id == 0 && s.status != Status::Identical).collect();
+    let custom_differ: Vec<&SectionRow> = r
+        .sections
+        .iter()
+        .filter(|s| s.id == 0 && s.status != Status::Identical)
+        .collect();
 
     // Instrumented on one side only.
     let (ma, mb) = (&fa.instrumentation.metering, &fb.instrumentation.metering);
     if ma.is_some() != mb.is_some() {
-        let (yes, no, m) = if let Some(m) = ma { ("A", "B", m) } else { ("B", "A", mb.as_ref().expect("one side")) };
+        let (yes, no, m) = if let Some(m) = ma {
+            ("A", "B", m)
+        } else {
+            ("B", "A", mb.as_ref().expect("one side"))
+        };
         let mut c = cause(
             CauseKind::InstrumentedOneSide,
             98,
-            format!("{yes} carries injected gas metering (import {}), {no} does not: one is a processed (stored) module, the other a raw build", m.import),
+            format!(
+                "{yes} carries injected gas metering (import {}), {no} does not: one is a processed (stored) module, the other a raw build",
+                m.import
+            ),
         );
-        c.evidence.push(format!("{yes}: {} metered blocks via {}", m.sites, m.import));
+        c.evidence.push(format!(
+            "{yes}: {} metered blocks via {}",
+            m.sites, m.import
+        ));
         let side = if ma.is_some() { fa } else { fb };
         if let Some(l) = &side.instrumentation.stack_limiter {
-            c.evidence.push(format!("{yes}: stack limiter with limit {:?}", l.limits));
+            c.evidence
+                .push(format!("{yes}: stack limiter with limit {:?}", l.limits));
         }
-        c.fix = Some(format!("compare like with like: replay {no} through the same instrumentation, or compare {yes}'s raw upload"));
+        c.fix = Some(format!(
+            "compare like with like: replay {no} through the same instrumentation, or compare {yes}'s raw upload"
+        ));
         out.push(c);
     }
 
     // Only custom sections differ.
     if !other_sections_differ(&[]) && !custom_differ.is_empty() {
-        let mut c = cause(CauseKind::CustomSectionsOnly, 95, "only custom sections differ: a strip step (wasm-strip, wasm-opt) ran on one side only or differently");
+        let mut c = cause(
+            CauseKind::CustomSectionsOnly,
+            95,
+            "only custom sections differ: a strip step (wasm-strip, wasm-opt) ran on one side only or differently",
+        );
         for s in &custom_differ {
             let what = match s.status {
                 Status::OnlyInA => "only in A",
                 Status::OnlyInB => "only in B",
                 _ => "differs",
             };
-            c.evidence.push(format!("custom section {:?}: {what}", s.name));
+            c.evidence
+                .push(format!("custom section {:?}: {what}", s.name));
         }
-        c.fix = Some("strip the same custom sections on both sides (e.g. `wasm-strip`) before comparing".into());
+        c.fix = Some(
+            "strip the same custom sections on both sides (e.g. `wasm-strip`) before comparing"
+                .into(),
+        );
         out.push(c);
     }
 
@@ -72,7 +113,10 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
             *roles.entry(*role).or_default() += n;
         }
     }
-    let constants_only = fc.constants_only > 0 && fc.instructions_differ == 0 && fc.only_in_a == 0 && fc.only_in_b == 0;
+    let constants_only = fc.constants_only > 0
+        && fc.instructions_differ == 0
+        && fc.only_in_a == 0
+        && fc.only_in_b == 0;
     let instrumentation_only = !roles.is_empty() && !roles.contains_key(&ConstRole::Other);
     if constants_only && code_only && instrumentation_only {
         if roles.contains_key(&ConstRole::Metering) || roles.contains_key(&ConstRole::GrowCost) {
@@ -82,15 +126,30 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
                 92,
                 "only the gas-metering constants differ: the modules were instrumented with different cost tables (chainspec / protocol version)",
             );
-            c.evidence.push(format!("{n} metering constants differ in {} functions", fc.constants_only));
-            if let Some(e) = r.functions.entries.iter().find(|e| e.constant_roles.contains_key(&ConstRole::Metering)) {
+            c.evidence.push(format!(
+                "{n} metering constants differ in {} functions",
+                fc.constants_only
+            ));
+            if let Some(e) = r
+                .functions
+                .entries
+                .iter()
+                .find(|e| e.constant_roles.contains_key(&ConstRole::Metering))
+            {
                 if let Some(k) = e.constants.iter().find(|k| k.role == ConstRole::Metering) {
-                    c.evidence.push(format!("e.g. charged {} in A, {} in B", k.a, k.b));
+                    c.evidence
+                        .push(format!("e.g. charged {} in A, {} in B", k.a, k.b));
                 }
             }
-            if let (Some(ga), Some(gb)) = (&fa.instrumentation.grow_counter, &fb.instrumentation.grow_counter) {
+            if let (Some(ga), Some(gb)) = (
+                &fa.instrumentation.grow_counter,
+                &fb.instrumentation.grow_counter,
+            ) {
                 if ga.multiplier != gb.multiplier {
-                    c.evidence.push(format!("memory-grow cost per page: A {}, B {}", ga.multiplier, gb.multiplier));
+                    c.evidence.push(format!(
+                        "memory-grow cost per page: A {}, B {}",
+                        ga.multiplier, gb.multiplier
+                    ));
                 }
             }
             let (pa, pb) = (fits(fa), fits(fb));
@@ -98,16 +157,34 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
                 c.evidence.push(format!("A fits: {}", list(&pa)));
                 c.evidence.push(format!("B fits: {}", list(&pb)));
             }
-            c.fix = Some(match pa.first() {
-                Some(p) => format!("replay with the cost table A was instrumented with ({p})"),
-                None => "replay with the cost table in force when A was installed".into(),
+            c.fix = Some(if pa.is_empty() {
+                "replay with the cost table in force when A was installed".into()
+            } else {
+                format!(
+                    "replay with the cost table A was instrumented with ({})",
+                    pa.join(", ")
+                )
             });
             out.push(c);
         }
         if roles.contains_key(&ConstRole::StackLimit) {
-            let la = fa.instrumentation.stack_limiter.as_ref().map(|l| l.limits.clone()).unwrap_or_default();
-            let lb = fb.instrumentation.stack_limiter.as_ref().map(|l| l.limits.clone()).unwrap_or_default();
-            let mut c = cause(CauseKind::StackLimit, 91, "only the stack limiter's limit differs: a different max_stack_height");
+            let la = fa
+                .instrumentation
+                .stack_limiter
+                .as_ref()
+                .map(|l| l.limits.clone())
+                .unwrap_or_default();
+            let lb = fb
+                .instrumentation
+                .stack_limiter
+                .as_ref()
+                .map(|l| l.limits.clone())
+                .unwrap_or_default();
+            let mut c = cause(
+                CauseKind::StackLimit,
+                91,
+                "only the stack limiter's limit differs: a different max_stack_height",
+            );
             c.evidence.push(format!("stack limit: A {la:?}, B {lb:?}"));
             c.fix = Some("replay with the max_stack_height in force when A was installed".into());
             out.push(c);
@@ -120,47 +197,76 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
                 "only the per-function stack costs charged by the stack limiter differ: a different limiter implementation (how locals and operand heights are counted)",
             );
             c.evidence.push(format!("{n} stack-cost constants differ"));
-            c.fix = Some("replay with the instrumentation library version in force when A was installed".into());
+            c.fix = Some(
+                "replay with the instrumentation library version in force when A was installed"
+                    .into(),
+            );
             out.push(c);
         }
     }
 
     // Toolchain.
     let prod = |s: &SideFacts| -> Vec<String> {
-        s.toolchain.producers.iter().filter(|p| p.starts_with("processed-by") || p.starts_with("language")).cloned().collect()
+        s.toolchain
+            .producers
+            .iter()
+            .filter(|p| p.starts_with("processed-by") || p.starts_with("language"))
+            .cloned()
+            .collect()
     };
     let (ca, cb) = (&fa.toolchain.rustc_commits, &fb.toolchain.rustc_commits);
     let (pa, pb) = (prod(fa), prod(fb));
     let commits_differ = !ca.is_empty() && !cb.is_empty() && ca != cb;
     let producers_differ = !pa.is_empty() && !pb.is_empty() && pa != pb;
     if commits_differ || producers_differ {
-        let mut c = cause(CauseKind::RustcDiffers, 90, "the modules were built by different compilers");
+        let mut c = cause(
+            CauseKind::RustcDiffers,
+            90,
+            "the modules were built by different compilers",
+        );
         if commits_differ {
-            c.evidence.push(format!("A: /rustc/{}/", ca.join(", /rustc/")));
-            c.evidence.push(format!("B: /rustc/{}/", cb.join(", /rustc/")));
+            c.evidence
+                .push(format!("A: /rustc/{}/", ca.join(", /rustc/")));
+            c.evidence
+                .push(format!("B: /rustc/{}/", cb.join(", /rustc/")));
         }
         if producers_differ {
             c.evidence.push(format!("A producers: {}", pa.join("; ")));
             c.evidence.push(format!("B producers: {}", pb.join("; ")));
         }
-        c.fix = Some(match (pa.iter().find(|p| p.contains("rustc")), ca.first()) {
-            (Some(p), _) => format!("rebuild with A's toolchain ({p})"),
-            (None, Some(h)) => format!("rebuild with the rustc of commit {h} (A's toolchain)"),
-            _ => "rebuild with A's toolchain".into(),
-        });
+        c.fix = Some(
+            match (pa.iter().find(|p| p.contains("rustc")), ca.first()) {
+                (Some(p), _) => format!("rebuild with A's toolchain ({p})"),
+                (None, Some(h)) => format!("rebuild with the rustc of commit {h} (A's toolchain)"),
+                _ => "rebuild with A's toolchain".into(),
+            },
+        );
         out.push(c);
     }
 
     // Embedded build paths.
     let non_rustc = |s: &SideFacts| -> BTreeSet<String> {
-        s.paths.paths.iter().filter(|p| !p.starts_with("/rustc/")).cloned().collect()
+        s.paths
+            .paths
+            .iter()
+            .filter(|p| !p.starts_with("/rustc/"))
+            .cloned()
+            .collect()
     };
     let (xa, xb) = (non_rustc(fa), non_rustc(fb));
     if xa != xb && (!xa.is_empty() || !xb.is_empty()) {
-        let mut c = cause(CauseKind::BuildPaths, 85, "embedded build paths differ (panic locations): the builds ran in different directories");
+        let mut c = cause(
+            CauseKind::BuildPaths,
+            85,
+            "embedded build paths differ (panic locations): the builds ran in different directories",
+        );
         let (pa, pb) = (&fa.paths, &fb.paths);
         if pa.homes != pb.homes {
-            c.evidence.push(format!("home: A {}, B {}", list(&pa.homes), list(&pb.homes)));
+            c.evidence.push(format!(
+                "home: A {}, B {}",
+                list(&pa.homes),
+                list(&pb.homes)
+            ));
         }
         if pa.registry_index_dirs != pb.registry_index_dirs {
             c.evidence.push(format!(
@@ -171,7 +277,10 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
         }
         if pa.registry_roots != pb.registry_roots {
             if let ([a], [b]) = (pa.registry_roots.as_slice(), pb.registry_roots.as_slice()) {
-                c.remaps.push(Remap { from: b.clone(), to: a.clone() });
+                c.remaps.push(Remap {
+                    from: b.clone(),
+                    to: a.clone(),
+                });
             }
         }
         let (da, db) = (common_dir(&pa.checkouts), common_dir(&pb.checkouts));
@@ -188,7 +297,10 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
         if c.remaps.is_empty() {
             if let ([a], [b]) = (pa.homes.as_slice(), pb.homes.as_slice()) {
                 if a != b {
-                    c.remaps.push(Remap { from: b.clone(), to: a.clone() });
+                    c.remaps.push(Remap {
+                        from: b.clone(),
+                        to: a.clone(),
+                    });
                 }
             }
         }
@@ -201,7 +313,11 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
             c.evidence.push(format!("only in B: {p}"));
         }
         if !c.remaps.is_empty() {
-            let flags: Vec<String> = c.remaps.iter().map(|m| format!("--remap {}={}", m.from, m.to)).collect();
+            let flags: Vec<String> = c
+                .remaps
+                .iter()
+                .map(|m| format!("--remap {}={}", m.from, m.to))
+                .collect();
             c.fix = Some(format!("rebuild B with {}", flags.join(" ")));
         } else {
             c.fix = Some("rebuild in the same directories as A (or remap the paths to A's)".into());
@@ -222,14 +338,22 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
         })
         .count();
     if reordered > 0 {
-        let pure = fc.constants_only == 0 && fc.instructions_differ == 0 && fc.only_in_a == 0 && fc.only_in_b == 0;
+        let pure = fc.constants_only == 0
+            && fc.instructions_differ == 0
+            && fc.only_in_a == 0
+            && fc.only_in_b == 0;
         let mut c = cause(
             CauseKind::Reordered,
             if pure { 80 } else { 40 },
             "the same function bodies are emitted in a different order: dependency drift (other crate versions or metadata hashes change symbol names and so the link order)",
         );
-        c.evidence.push(format!("{reordered} functions moved, {} identical in place", fc.identical));
-        c.fix = Some("build with A's exact Cargo.lock (same dependency versions, same package set)".into());
+        c.evidence.push(format!(
+            "{reordered} functions moved, {} identical in place",
+            fc.identical
+        ));
+        c.fix = Some(
+            "build with A's exact Cargo.lock (same dependency versions, same package set)".into(),
+        );
         out.push(c);
     }
 
@@ -247,9 +371,15 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
         .filter_map(|i| i.name.clone())
         .collect();
     if !added.is_empty() || !removed.is_empty() {
-        let mut c = cause(CauseKind::ExportsDiffer, 75, "the export sets differ: different entry points or cargo features");
-        c.evidence.push(format!("exports only in A: {}", list(&removed)));
-        c.evidence.push(format!("exports only in B: {}", list(&added)));
+        let mut c = cause(
+            CauseKind::ExportsDiffer,
+            75,
+            "the export sets differ: different entry points or cargo features",
+        );
+        c.evidence
+            .push(format!("exports only in A: {}", list(&removed)));
+        c.evidence
+            .push(format!("exports only in B: {}", list(&added)));
         c.fix = Some("build with the same cargo features and package set as A".into());
         out.push(c);
     }
@@ -266,7 +396,11 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
         "overlong-call-indirect",
     ];
     let feats = |s: &SideFacts| -> BTreeSet<String> {
-        s.features.iter().filter(|f| TARGET.contains(&f.feature.as_str())).map(|f| f.feature.clone()).collect()
+        s.features
+            .iter()
+            .filter(|f| TARGET.contains(&f.feature.as_str()))
+            .map(|f| f.feature.clone())
+            .collect()
     };
     let (ea, eb) = (feats(fa), feats(fb));
     if ea != eb {
@@ -284,7 +418,10 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
     }
 
     // Fallback.
-    if out.is_empty() || fc.instructions_differ + fc.only_in_a + fc.only_in_b > 0 && out.iter().all(|c| c.score < 50) {
+    if out.is_empty()
+        || fc.instructions_differ + fc.only_in_a + fc.only_in_b > 0
+            && out.iter().all(|c| c.score < 50)
+    {
         let mut c = cause(
             CauseKind::CodeDiffers,
             30,

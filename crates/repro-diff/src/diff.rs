@@ -10,11 +10,19 @@ use crate::strings;
 
 pub(crate) fn module_info(bytes: &[u8]) -> ModuleInfo {
     use sha2::Digest;
-    ModuleInfo { size: bytes.len(), sha256: hex::encode(sha2::Sha256::digest(bytes)) }
+    ModuleInfo {
+        size: bytes.len(),
+        sha256: hex::encode(sha2::Sha256::digest(bytes)),
+    }
 }
 
 fn side(s: &Section) -> SectionSide {
-    SectionSide { offset: s.range.start, size: s.range.len(), count: s.count, sha256: s.sha256.clone() }
+    SectionSide {
+        offset: s.range.start,
+        size: s.range.len(),
+        count: s.count,
+        sha256: s.sha256.clone(),
+    }
 }
 
 fn sections(ma: &Module<'_>, mb: &Module<'_>) -> Vec<SectionRow> {
@@ -45,11 +53,23 @@ fn sections(ma: &Module<'_>, mb: &Module<'_>) -> Vec<SectionRow> {
             Some(sb) if sb.sha256 == sa.sha256 => Status::Identical,
             Some(_) => Status::Differs,
         };
-        rows.push(SectionRow { name: sa.name.clone(), id: sa.id, status, a: Some(side(sa)), b: sb.map(|s| side(s)) });
+        rows.push(SectionRow {
+            name: sa.name.clone(),
+            id: sa.id,
+            status,
+            a: Some(side(sa)),
+            b: sb.map(|s| side(s)),
+        });
     }
     for (k, sb) in &kb {
         if !used.contains(k) {
-            rows.push(SectionRow { name: sb.name.clone(), id: sb.id, status: Status::OnlyInB, a: None, b: Some(side(sb)) });
+            rows.push(SectionRow {
+                name: sb.name.clone(),
+                id: sb.id,
+                status: Status::OnlyInB,
+                a: None,
+                b: Some(side(sb)),
+            });
         }
     }
     rows
@@ -82,10 +102,18 @@ fn items(ma: &Module<'_>, mb: &Module<'_>, al: &Alignment) -> Vec<ItemChange> {
     by_index("type", &ma.types, &mb.types, &mut out);
     // Imports by (module, name).
     let key = |i: &crate::module::Import| format!("{}.{}", i.module, i.name);
-    let ib: BTreeMap<String, (usize, &crate::module::Import)> =
-        mb.imports.iter().enumerate().map(|(k, i)| (key(i), (k, i))).collect();
-    let ia: BTreeMap<String, (usize, &crate::module::Import)> =
-        ma.imports.iter().enumerate().map(|(k, i)| (key(i), (k, i))).collect();
+    let ib: BTreeMap<String, (usize, &crate::module::Import)> = mb
+        .imports
+        .iter()
+        .enumerate()
+        .map(|(k, i)| (key(i), (k, i)))
+        .collect();
+    let ia: BTreeMap<String, (usize, &crate::module::Import)> = ma
+        .imports
+        .iter()
+        .enumerate()
+        .map(|(k, i)| (key(i), (k, i)))
+        .collect();
     for (name, (k, i)) in &ia {
         match ib.get(name) {
             Some((kb, j)) if i.desc == j.desc && k == kb => {}
@@ -126,16 +154,28 @@ fn items(ma: &Module<'_>, mb: &Module<'_>, al: &Alignment) -> Vec<ItemChange> {
     by_index("memory", &ma.memories, &mb.memories, &mut out);
     by_index("global", &ma.globals, &mb.globals, &mut out);
     // Exports by name; function targets compared through the alignment.
-    let eb: BTreeMap<&str, (usize, &crate::module::Export)> =
-        mb.exports.iter().enumerate().map(|(k, e)| (e.name.as_str(), (k, e))).collect();
-    let ea: BTreeMap<&str, (usize, &crate::module::Export)> =
-        ma.exports.iter().enumerate().map(|(k, e)| (e.name.as_str(), (k, e))).collect();
+    let eb: BTreeMap<&str, (usize, &crate::module::Export)> = mb
+        .exports
+        .iter()
+        .enumerate()
+        .map(|(k, e)| (e.name.as_str(), (k, e)))
+        .collect();
+    let ea: BTreeMap<&str, (usize, &crate::module::Export)> = ma
+        .exports
+        .iter()
+        .enumerate()
+        .map(|(k, e)| (e.name.as_str(), (k, e)))
+        .collect();
     let show = |e: &crate::module::Export| format!("{} {}", e.kind, e.index);
     for (name, (k, e)) in &ea {
         let change = match eb.get(name) {
             Some((_, f)) => {
                 let same = e.kind == f.kind
-                    && if e.kind == "func" { al.map(e.index) == Some(f.index) } else { e.index == f.index };
+                    && if e.kind == "func" {
+                        al.map(e.index) == Some(f.index)
+                    } else {
+                        e.index == f.index
+                    };
                 if same {
                     continue;
                 }
@@ -187,8 +227,14 @@ fn items(ma: &Module<'_>, mb: &Module<'_>, al: &Alignment) -> Vec<ItemChange> {
         .elements
         .iter()
         .map(|e| {
-            let members: Vec<String> =
-                e.funcs.iter().map(|f| al.map(*f).map_or_else(|| format!("A:{f}"), |b| b.to_string())).collect();
+            let members: Vec<String> = e
+                .funcs
+                .iter()
+                .map(|f| {
+                    al.map(*f)
+                        .map_or_else(|| format!("A:{f}"), |b| b.to_string())
+                })
+                .collect();
             format!("{} [{}]", e.desc, members.join(" "))
         })
         .collect();
@@ -220,7 +266,12 @@ fn func_ref(m: &Module<'_>, pos: usize) -> FunctionRef {
     FunctionRef {
         index: f.index,
         name: m.names.get(&f.index).cloned(),
-        exports: m.exports.iter().filter(|e| e.kind == "func" && e.index == f.index).map(|e| e.name.clone()).collect(),
+        exports: m
+            .exports
+            .iter()
+            .filter(|e| e.kind == "func" && e.index == f.index)
+            .map(|e| e.name.clone())
+            .collect(),
         size: f.body.len(),
         offset: f.offset,
     }
@@ -238,7 +289,10 @@ fn functions(
     let mut out = FunctionsDiff {
         imports_a: ma.num_func_imports,
         imports_b: mb.num_func_imports,
-        count_a: ma.funcs.len(), count_b: mb.funcs.len(), ..Default::default() };
+        count_a: ma.funcs.len(),
+        count_b: mb.funcs.len(),
+        ..Default::default()
+    };
     for (i, j) in al.a2b.iter().enumerate() {
         let entry = match j {
             Some(j) => {
@@ -313,7 +367,11 @@ fn functions(
         FunctionClass::Identical => 5,
     };
     out.entries.sort_by_key(|e| {
-        (rank(e.class), e.a.as_ref().map_or(u32::MAX, |f| f.index), e.b.as_ref().map_or(u32::MAX, |f| f.index))
+        (
+            rank(e.class),
+            e.a.as_ref().map_or(u32::MAX, |f| f.index),
+            e.b.as_ref().map_or(u32::MAX, |f| f.index),
+        )
     });
     out
 }
@@ -336,10 +394,19 @@ fn data(ma: &Module<'_>, mb: &Module<'_>) -> DataDiff {
             (Some(_), None) => Status::OnlyInA,
             _ => Status::OnlyInB,
         };
-        out.segments.push(SegmentRow { index: i as u32, status, a, b });
+        out.segments.push(SegmentRow {
+            index: i as u32,
+            status,
+            a,
+            b,
+        });
     }
     let set = |m: &Module<'_>| -> BTreeSet<String> {
-        m.data.iter().flat_map(|d| strings::printable_strings(d.bytes, 4)).map(str::to_string).collect()
+        m.data
+            .iter()
+            .flat_map(|d| strings::printable_strings(d.bytes, 4))
+            .map(str::to_string)
+            .collect()
     };
     if out.segments.iter().any(|s| s.status != Status::Identical) {
         let (sa, sb) = (set(ma), set(mb));
@@ -347,14 +414,26 @@ fn data(ma: &Module<'_>, mb: &Module<'_>) -> DataDiff {
         let only_b: Vec<String> = sb.difference(&sa).cloned().collect();
         out.strings_only_in_a_total = only_a.len();
         out.strings_only_in_b_total = only_b.len();
-        out.strings_only_in_a = only_a.into_iter().take(MAX_STRINGS).map(|s| clip(&s)).collect();
-        out.strings_only_in_b = only_b.into_iter().take(MAX_STRINGS).map(|s| clip(&s)).collect();
+        out.strings_only_in_a = only_a
+            .into_iter()
+            .take(MAX_STRINGS)
+            .map(|s| clip(&s))
+            .collect();
+        out.strings_only_in_b = only_b
+            .into_iter()
+            .take(MAX_STRINGS)
+            .map(|s| clip(&s))
+            .collect();
     }
     out
 }
 
 fn clip(s: &str) -> String {
-    if s.len() > 240 { format!("{}…", &s[..240]) } else { s.to_string() }
+    if s.len() > 240 {
+        format!("{}…", &s[..240])
+    } else {
+        s.to_string()
+    }
 }
 
 /// Facts about one module, used by both diff and inspect.
@@ -363,37 +442,80 @@ pub(crate) fn side_facts(m: &Module<'_>, profiles: &[&dyn CostProfile]) -> SideF
         .data
         .iter()
         .flat_map(|d| strings::printable_strings(d.bytes, 4))
-        .chain(m.customs.iter().filter(|c| c.name == ".rodata").flat_map(|c| strings::printable_strings(c.data, 4)))
+        .chain(
+            m.customs
+                .iter()
+                .filter(|c| c.name == ".rodata")
+                .flat_map(|c| strings::printable_strings(c.data, 4)),
+        )
         .collect();
     let paths = strings::path_facts(all_strings.iter().copied());
     let toolchain = ToolchainEvidence {
-        producers: m.producers.iter().map(|(f, n, v)| format!("{f}: {n} {v}").trim_end().to_string()).collect(),
+        producers: m
+            .producers
+            .iter()
+            .map(|(f, n, v)| format!("{f}: {n} {v}").trim_end().to_string())
+            .collect(),
         rustc_commits: paths.rustc_commits.clone(),
+        target_features: m.target_features.clone(),
     };
-    let features =
-        m.features.names().into_iter().map(|(f, n)| FeatureUse { feature: f.to_string(), count: n }).collect();
+    let features = m
+        .features
+        .names()
+        .into_iter()
+        .map(|(f, n)| FeatureUse {
+            feature: f.to_string(),
+            count: n,
+        })
+        .collect();
     let instrumentation = instrument::facts(m);
-    let mut profile_fits: Vec<_> = if instrumentation.metering.is_some() || instrumentation.stack_limiter.is_some() {
-        profiles.iter().map(|p| instrument::fit(m, &instrumentation, *p)).collect()
-    } else {
-        Vec::new()
-    };
+    let mut profile_fits: Vec<_> =
+        if instrumentation.metering.is_some() || instrumentation.stack_limiter.is_some() {
+            profiles
+                .iter()
+                .map(|p| instrument::fit(m, &instrumentation, *p))
+                .collect()
+        } else {
+            Vec::new()
+        };
     // Stable sort: fitting first, then by share of matching blocks; caller's order otherwise.
     profile_fits.sort_by_key(|f: &instrument::ProfileFit| {
-        let share = if f.blocks_checked == 0 { 0 } else { f.blocks_matching * 1000 / f.blocks_checked };
+        let share = if f.blocks_checked == 0 {
+            0
+        } else {
+            f.blocks_matching * 1000 / f.blocks_checked
+        };
         (!f.fits, std::cmp::Reverse(share))
     });
-    SideFacts { toolchain, paths, features, instrumentation, profile_fits }
+    SideFacts {
+        toolchain,
+        paths,
+        features,
+        instrumentation,
+        profile_fits,
+    }
 }
 
-pub(crate) fn build(a: &[u8], b: &[u8], ma: &Module<'_>, mb: &Module<'_>, profiles: &[&dyn CostProfile]) -> DiffReport {
+pub(crate) fn build(
+    a: &[u8],
+    b: &[u8],
+    ma: &Module<'_>,
+    mb: &Module<'_>,
+    profiles: &[&dyn CostProfile],
+) -> DiffReport {
     let identical = a == b;
     let facts_a = side_facts(ma, profiles);
     let facts_b = side_facts(mb, profiles);
     let sections = sections(ma, mb);
     let al = align::align(ma, mb);
     let items = items(ma, mb, &al);
-    let functions = functions(ma, mb, &al, &facts_a.instrumentation, &facts_b.instrumentation);
+    let functions = functions(
+        ma,
+        mb,
+        &al,
+        &facts_a.instrumentation,
+        &facts_b.instrumentation,
+    );
     let data = data(ma, mb);
     let mut report = DiffReport {
         identical,

@@ -48,11 +48,23 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn malformed(input: Input, offset: usize, message: impl Into<String>) -> Self {
-        Error::Malformed { input, offset, message: message.into() }
+        Error::Malformed {
+            input,
+            offset,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn from_parser(input: Input, err: &wasmparser::BinaryReaderError) -> Self {
-        Error::malformed(input, err.offset(), err.message())
+        // wasmparser's messages can span lines (pretty-printed arrays): keep one line.
+        Error::malformed(
+            input,
+            err.offset(),
+            err.message()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
     }
 
     /// The byte offset of a malformed-input error.

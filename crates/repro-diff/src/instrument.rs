@@ -149,7 +149,8 @@ fn limiter_prologue(f: &Func<'_>, i: usize) -> Option<(u32, u32)> {
 }
 
 fn is_void_i32(m: &Module<'_>, index: u32) -> bool {
-    m.func_sig(index).is_some_and(|s| s.params == [ValType::I32] && s.results.is_empty())
+    m.func_sig(index)
+        .is_some_and(|s| s.params == [ValType::I32] && s.results.is_empty())
 }
 
 /// Extracts the instrumentation facts of a module.
@@ -174,7 +175,9 @@ pub(crate) fn facts(m: &Module<'_>) -> InstrumentationFacts {
             top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             top.truncate(8);
             MeteringFacts {
-                import: imp.map(|i| format!("{}.{}", i.module, i.name)).unwrap_or_default(),
+                import: imp
+                    .map(|i| format!("{}.{}", i.module, i.name))
+                    .unwrap_or_default(),
                 function_index: index,
                 sites: costs.values().sum(),
                 distinct_costs: costs.len(),
@@ -187,7 +190,11 @@ pub(crate) fn facts(m: &Module<'_>) -> InstrumentationFacts {
         let mut i = 0;
         while i + 10 <= f.toks.len() {
             if let Some((g, limit)) = limiter_prologue(f, i) {
-                let l = limiter.get_or_insert(StackLimiterFacts { global: g, limits: Vec::new(), sites: 0 });
+                let l = limiter.get_or_insert(StackLimiterFacts {
+                    global: g,
+                    limits: Vec::new(),
+                    sites: 0,
+                });
                 if l.global == g {
                     l.sites += 1;
                     if let Err(pos) = l.limits.binary_search(&limit) {
@@ -219,12 +226,17 @@ pub(crate) fn facts(m: &Module<'_>) -> InstrumentationFacts {
             ok.then_some(GrowCounterFacts { function_index: f.index, multiplier: k })
         })
     });
-    InstrumentationFacts { metering, stack_limiter: limiter, grow_counter }
+    InstrumentationFacts {
+        metering,
+        stack_limiter: limiter,
+        grow_counter,
+    }
 }
 
 /// The role of the constant at token `i` of `f`.
 pub(crate) fn const_role(facts: &InstrumentationFacts, f: &Func<'_>, i: usize) -> ConstRole {
-    if let (Some(meter), Some(Tok::Func { op: 0x10, index })) = (&facts.metering, f.toks.get(i + 1)) {
+    if let (Some(meter), Some(Tok::Func { op: 0x10, index })) = (&facts.metering, f.toks.get(i + 1))
+    {
         if *index == meter.function_index {
             return ConstRole::Metering;
         }
@@ -247,7 +259,11 @@ pub(crate) fn const_role(facts: &InstrumentationFacts, f: &Func<'_>, i: usize) -
 }
 
 /// Checks one profile against a module's instrumentation.
-pub(crate) fn fit(m: &Module<'_>, facts: &InstrumentationFacts, profile: &dyn CostProfile) -> ProfileFit {
+pub(crate) fn fit(
+    m: &Module<'_>,
+    facts: &InstrumentationFacts,
+    profile: &dyn CostProfile,
+) -> ProfileFit {
     let mut out = ProfileFit {
         profile: profile.name().to_string(),
         fits: false,
@@ -271,7 +287,15 @@ pub(crate) fn fit(m: &Module<'_>, facts: &InstrumentationFacts, profile: &dyn Co
                 continue;
             }
             let Some(ops) = operators(f) else { continue };
-            check_function(f, &ops, meter.function_index, limiter_global, grow_fn, profile, &mut out);
+            check_function(
+                f,
+                &ops,
+                meter.function_index,
+                limiter_global,
+                grow_fn,
+                profile,
+                &mut out,
+            );
         }
     }
     let checked = out.blocks_checked > 0 || out.stack_limit_matches.is_some();
@@ -313,7 +337,9 @@ fn check_function(
         let mut exact = false;
         let mut forbidden = false;
         while j < n {
-            if limiter_global.is_some() && limiter_prologue(f, j).is_some_and(|(g, _)| Some(g) == limiter_global) {
+            if limiter_global.is_some()
+                && limiter_prologue(f, j).is_some_and(|(g, _)| Some(g) == limiter_global)
+            {
                 // The limiter is not metered: only its `call` counts; skip prologue and epilogue.
                 match ops.get(j + 10).and_then(|op| profile.instruction_cost(op)) {
                     Some(c) => sum += c,
@@ -322,7 +348,8 @@ fn check_function(
                 j += 15;
                 continue;
             }
-            if matches!((f.toks[j], f.toks.get(j + 1)), (Tok::I32(_), Some(Tok::Func { op: 0x10, index })) if *index == meter) {
+            if matches!((f.toks[j], f.toks.get(j + 1)), (Tok::I32(_), Some(Tok::Func { op: 0x10, index })) if *index == meter)
+            {
                 break;
             }
             let op = &ops[j];
@@ -339,7 +366,10 @@ fn check_function(
                     forbidden |= cost.is_none();
                     break;
                 }
-                Operator::Br { .. } | Operator::BrIf { .. } | Operator::BrTable { .. } | Operator::Return => {
+                Operator::Br { .. }
+                | Operator::BrIf { .. }
+                | Operator::BrTable { .. }
+                | Operator::Return => {
                     sum += cost.unwrap_or(0);
                     forbidden |= cost.is_none();
                     exact = true;

@@ -32,7 +32,8 @@ mod strings;
 
 pub use error::{Error, Input, Result};
 pub use instrument::{
-    ConstRole, CostProfile, GrowCounterFacts, InstrumentationFacts, MeteringFacts, ProfileFit, StackLimiterFacts,
+    ConstRole, CostProfile, GrowCounterFacts, InstrumentationFacts, MeteringFacts, ProfileFit,
+    StackLimiterFacts,
 };
 pub use render::{diff_text, fingerprint_text};
 pub use report::*;
@@ -67,7 +68,11 @@ pub struct DiffOptions<'p> {
 
 impl Default for DiffOptions<'_> {
     fn default() -> Self {
-        DiffOptions { wat: WatSelection::Default, context: 3, profiles: Vec::new() }
+        DiffOptions {
+            wat: WatSelection::Default,
+            context: 3,
+            profiles: Vec::new(),
+        }
     }
 }
 
@@ -76,7 +81,10 @@ impl std::fmt::Debug for DiffOptions<'_> {
         f.debug_struct("DiffOptions")
             .field("wat", &self.wat)
             .field("context", &self.context)
-            .field("profiles", &self.profiles.iter().map(|p| p.name()).collect::<Vec<_>>())
+            .field(
+                "profiles",
+                &self.profiles.iter().map(|p| p.name()).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -103,12 +111,19 @@ pub fn diff(a: &[u8], b: &[u8], options: &DiffOptions<'_>) -> Result<DiffReport>
                 m.funcs.iter().any(|f| {
                     sel.parse::<u32>().is_ok_and(|n| n == f.index)
                         || m.names.get(&f.index).is_some_and(|n| n == sel)
-                        || m.exports.iter().any(|e| e.kind == "func" && e.index == f.index && &e.name == sel)
+                        || m.exports
+                            .iter()
+                            .any(|e| e.kind == "func" && e.index == f.index && &e.name == sel)
                 })
             };
-            report.functions.entries.retain(|e| e.a.as_ref().is_some_and(matches) || e.b.as_ref().is_some_and(matches));
+            report
+                .functions
+                .entries
+                .retain(|e| e.a.as_ref().is_some_and(matches) || e.b.as_ref().is_some_and(matches));
             if report.functions.entries.is_empty() && !exists(&ma) && !exists(&mb) {
-                return Err(Error::NoSuchFunction { selector: sel.clone() });
+                return Err(Error::NoSuchFunction {
+                    selector: sel.clone(),
+                });
             }
             (0..report.functions.entries.len()).collect()
         }
@@ -117,7 +132,10 @@ pub fn diff(a: &[u8], b: &[u8], options: &DiffOptions<'_>) -> Result<DiffReport>
         let (wa, wb) = (render::function_wats(a), render::function_wats(b));
         for k in wanted {
             let e = &mut report.functions.entries[k];
-            let text = |w: &Option<Vec<String>>, f: &Option<FunctionRef>, imports: u32| -> Option<String> {
+            let text = |w: &Option<Vec<String>>,
+                        f: &Option<FunctionRef>,
+                        imports: u32|
+             -> Option<String> {
                 match f {
                     Some(f) => w.as_ref()?.get((f.index - imports) as usize).cloned(),
                     None => Some(String::new()),
@@ -126,8 +144,28 @@ pub fn diff(a: &[u8], b: &[u8], options: &DiffOptions<'_>) -> Result<DiffReport>
             let ta = text(&wa, &e.a, ma.num_func_imports);
             let tb = text(&wb, &e.b, mb.num_func_imports);
             if let (Some(ta), Some(tb)) = (ta, tb) {
-                let la = e.a.as_ref().map_or_else(|| "A (absent)".into(), |f| format!("A {}", f.name.clone().unwrap_or_else(|| format!("func[{}]", f.index))));
-                let lb = e.b.as_ref().map_or_else(|| "B (absent)".into(), |f| format!("B {}", f.name.clone().unwrap_or_else(|| format!("func[{}]", f.index))));
+                let la = e.a.as_ref().map_or_else(
+                    || "A (absent)".into(),
+                    |f| {
+                        format!(
+                            "A {}",
+                            f.name
+                                .clone()
+                                .unwrap_or_else(|| format!("func[{}]", f.index))
+                        )
+                    },
+                );
+                let lb = e.b.as_ref().map_or_else(
+                    || "B (absent)".into(),
+                    |f| {
+                        format!(
+                            "B {}",
+                            f.name
+                                .clone()
+                                .unwrap_or_else(|| format!("func[{}]", f.index))
+                        )
+                    },
+                );
                 e.wat_diff = Some(render::unified(&ta, &tb, &la, &lb, options.context));
             }
         }
@@ -138,7 +176,10 @@ pub fn diff(a: &[u8], b: &[u8], options: &DiffOptions<'_>) -> Result<DiffReport>
 /// Indices of the first `n` entries whose code differs (moves are not worth a WAT diff).
 fn content_changes(report: &DiffReport, n: usize) -> Vec<usize> {
     let entries = &report.functions.entries;
-    (0..entries.len()).filter(|&k| entries[k].class != FunctionClass::Moved).take(n).collect()
+    (0..entries.len())
+        .filter(|&k| entries[k].class != FunctionClass::Moved)
+        .take(n)
+        .collect()
 }
 
 /// A fingerprint of one module: sections, imports/exports, toolchain evidence, embedded paths,
@@ -154,11 +195,24 @@ pub fn inspect(bytes: &[u8], profiles: &[&dyn CostProfile]) -> Result<Fingerprin
             .map(|s| SectionEntry {
                 name: s.name.clone(),
                 id: s.id,
-                side: SectionSide { offset: s.range.start, size: s.range.len(), count: s.count, sha256: s.sha256.clone() },
+                side: SectionSide {
+                    offset: s.range.start,
+                    size: s.range.len(),
+                    count: s.count,
+                    sha256: s.sha256.clone(),
+                },
             })
             .collect(),
-        imports: m.imports.iter().map(|i| format!("{}.{} {}", i.module, i.name, i.desc)).collect(),
-        exports: m.exports.iter().map(|e| format!("{} {} {}", e.name, e.kind, e.index)).collect(),
+        imports: m
+            .imports
+            .iter()
+            .map(|i| format!("{}.{} {}", i.module, i.name, i.desc))
+            .collect(),
+        exports: m
+            .exports
+            .iter()
+            .map(|e| format!("{} {} {}", e.name, e.kind, e.index))
+            .collect(),
         imported_functions: m.num_func_imports,
         defined_functions: m.funcs.len(),
         function_names: m.names.len(),

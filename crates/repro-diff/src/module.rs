@@ -71,9 +71,15 @@ pub(crate) struct Custom<'a> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Tok {
     /// Any other operator: its encoding is `body[start..end]`.
-    Raw { start: u32, end: u32 },
+    Raw {
+        start: u32,
+        end: u32,
+    },
     /// `call`, `return_call` or `ref.func` (opcode byte) with its function index.
-    Func { op: u8, index: u32 },
+    Func {
+        op: u8,
+        index: u32,
+    },
     I32(i32),
     I64(i64),
     F32(u32),
@@ -115,7 +121,10 @@ impl Func<'_> {
     /// Callees in order of appearance.
     pub fn callees(&self) -> impl Iterator<Item = u32> + '_ {
         self.toks.iter().filter_map(|t| match t {
-            Tok::Func { op: 0x10 | 0x12, index } => Some(*index),
+            Tok::Func {
+                op: 0x10 | 0x12,
+                index,
+            } => Some(*index),
             _ => None,
         })
     }
@@ -179,6 +188,8 @@ pub(crate) struct Module<'a> {
     pub names: BTreeMap<u32, String>,
     /// `producers` section as (field, name, version).
     pub producers: Vec<(String, String, String)>,
+    /// `target_features` section entries, e.g. `+mutable-globals`.
+    pub target_features: Vec<String>,
     pub features: Features,
 }
 
@@ -186,17 +197,32 @@ impl Module<'_> {
     /// Signature of a function by absolute index.
     pub fn func_sig(&self, index: u32) -> Option<&FuncSig> {
         let ty = if index < self.num_func_imports {
-            self.imports.iter().filter_map(|i| i.func_type).nth(index as usize)?
+            self.imports
+                .iter()
+                .filter_map(|i| i.func_type)
+                .nth(index as usize)?
         } else {
-            self.funcs.get((index - self.num_func_imports) as usize)?.type_index
+            self.funcs
+                .get((index - self.num_func_imports) as usize)?
+                .type_index
         };
         self.sigs.get(ty as usize)?.as_ref()
     }
 
     /// Import (module, name) of an imported function by absolute index.
     pub fn func_import(&self, index: u32) -> Option<&Import> {
-        self.imports.iter().filter(|i| i.func_type.is_some()).nth(index as usize)
+        self.imports
+            .iter()
+            .filter(|i| i.func_type.is_some())
+            .nth(index as usize)
     }
+}
+
+fn hex_bytes(b: &[u8]) -> String {
+    b.iter()
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -244,7 +270,10 @@ pub(crate) fn section_name(id: u8) -> &'static str {
 }
 
 fn vals(v: &[ValType]) -> String {
-    v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ")
+    v.iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub(crate) fn sig_text(sig: &FuncSig) -> String {
@@ -267,7 +296,11 @@ fn limits(min: u64, max: Option<u64>) -> String {
 }
 
 fn table_text(t: &wasmparser::TableType) -> String {
-    format!("(table {} {:?})", limits(t.initial, t.maximum), t.element_type)
+    format!(
+        "(table {} {:?})",
+        limits(t.initial, t.maximum),
+        t.element_type
+    )
 }
 
 fn memory_text(m: &wasmparser::MemoryType) -> String {
@@ -282,7 +315,11 @@ fn memory_text(m: &wasmparser::MemoryType) -> String {
 }
 
 fn global_type_text(g: &wasmparser::GlobalType) -> String {
-    if g.mutable { format!("(mut {})", g.content_type) } else { g.content_type.to_string() }
+    if g.mutable {
+        format!("(mut {})", g.content_type)
+    } else {
+        g.content_type.to_string()
+    }
 }
 
 fn const_expr_text(input: Input, e: &ConstExpr<'_>) -> Result<(String, Vec<u32>)> {
@@ -295,7 +332,9 @@ fn const_expr_text(input: Input, e: &ConstExpr<'_>) -> Result<(String, Vec<u32>)
             Operator::End => {}
             Operator::I32Const { value } => parts.push(format!("i32.const {value}")),
             Operator::I64Const { value } => parts.push(format!("i64.const {value}")),
-            Operator::GlobalGet { global_index } => parts.push(format!("global.get {global_index}")),
+            Operator::GlobalGet { global_index } => {
+                parts.push(format!("global.get {global_index}"))
+            }
             Operator::RefFunc { function_index } => {
                 funcs.push(function_index);
                 parts.push(format!("ref.func {function_index}"));
@@ -306,8 +345,15 @@ fn const_expr_text(input: Input, e: &ConstExpr<'_>) -> Result<(String, Vec<u32>)
     Ok((parts.join("; "), funcs))
 }
 
-const FLOAT_OPS: &[std::ops::RangeInclusive<u8>] =
-    &[0x2A..=0x2B, 0x38..=0x39, 0x43..=0x44, 0x5B..=0x66, 0x8B..=0xA6, 0xA8..=0xAB, 0xAE..=0xBF];
+const FLOAT_OPS: &[std::ops::RangeInclusive<u8>] = &[
+    0x2A..=0x2B,
+    0x38..=0x39,
+    0x43..=0x44,
+    0x5B..=0x66,
+    0x8B..=0xA6,
+    0xA8..=0xAB,
+    0xAE..=0xBF,
+];
 
 fn leb_len(mut v: u64) -> usize {
     let mut n = 1;
@@ -322,6 +368,16 @@ fn leb_len(mut v: u64) -> usize {
 /// bad operator) is an [`Error::Malformed`] with its offset.
 pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
     let perr = |e: wasmparser::BinaryReaderError| Error::from_parser(input, &e);
+    if bytes.len() >= 4 && &bytes[..4] != b"\0asm" {
+        return Err(Error::malformed(
+            input,
+            0,
+            format!(
+                "bad magic number: expected 00 61 73 6d (\\0asm), found {}",
+                hex_bytes(&bytes[..4])
+            ),
+        ));
+    }
     let mut m = Module {
         sections: Vec::new(),
         types: Vec::new(),
@@ -339,6 +395,7 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
         customs: Vec::new(),
         names: BTreeMap::new(),
         producers: Vec::new(),
+        target_features: Vec::new(),
         features: Features::default(),
     };
     let mut func_types: Vec<u32> = Vec::new();
@@ -350,7 +407,11 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
         if let Some((id, range)) = payload.as_section() {
             if id != 0 {
                 let Some(rank) = order_rank(id) else {
-                    return Err(Error::malformed(input, range.start, format!("unknown section id {id}")));
+                    return Err(Error::malformed(
+                        input,
+                        range.start,
+                        format!("unknown section id {id}"),
+                    ));
                 };
                 if rank <= last_rank {
                     return Err(Error::malformed(
@@ -376,17 +437,30 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
                 Payload::ExportSection(r) => Some(r.count()),
                 Payload::ElementSection(r) => Some(r.count()),
                 Payload::DataSection(r) => Some(r.count()),
-                Payload::CodeSectionStart { count, .. } | Payload::DataCountSection { count, .. } => Some(*count),
+                Payload::CodeSectionStart { count, .. }
+                | Payload::DataCountSection { count, .. } => Some(*count),
                 Payload::StartSection { .. } => Some(1),
                 _ => None,
             };
             let data = bytes.get(range.clone()).unwrap_or_default();
-            m.sections.push(Section { id, name, range: range.clone(), count, sha256: sha256_hex(data) });
+            m.sections.push(Section {
+                id,
+                name,
+                range: range.clone(),
+                count,
+                sha256: sha256_hex(data),
+            });
         }
         match payload {
-            Payload::Version { encoding, range, .. } => {
+            Payload::Version {
+                encoding, range, ..
+            } => {
                 if encoding != wasmparser::Encoding::Module {
-                    return Err(Error::malformed(input, range.start, "a component, not a core module"));
+                    return Err(Error::malformed(
+                        input,
+                        range.start,
+                        "a component, not a core module",
+                    ));
                 }
             }
             Payload::TypeSection(r) => {
@@ -394,7 +468,10 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
                     for sub in group.map_err(perr)?.into_types() {
                         match &sub.composite_type.inner {
                             CompositeInnerType::Func(f) => {
-                                let sig = FuncSig { params: f.params().to_vec(), results: f.results().to_vec() };
+                                let sig = FuncSig {
+                                    params: f.params().to_vec(),
+                                    results: f.results().to_vec(),
+                                };
                                 if sig.results.len() > 1 {
                                     m.features.multi_value += 1;
                                 }
@@ -459,7 +536,8 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
                 for g in r {
                     let g = g.map_err(perr)?;
                     let (init, _) = const_expr_text(input, &g.init_expr)?;
-                    m.globals.push(format!("(global {} ({init}))", global_type_text(&g.ty)));
+                    m.globals
+                        .push(format!("(global {} ({init}))", global_type_text(&g.ty)));
                 }
             }
             Payload::ExportSection(r) => {
@@ -472,7 +550,11 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
                         ExternalKind::Global => "global",
                         ExternalKind::Tag => "tag",
                     };
-                    m.exports.push(Export { name: e.name.to_string(), kind, index: e.index });
+                    m.exports.push(Export {
+                        name: e.name.to_string(),
+                        kind,
+                        index: e.index,
+                    });
                 }
             }
             Payload::StartSection { func, .. } => m.start = Some(func),
@@ -483,7 +565,10 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
                     let mode = match &el.kind {
                         ElementKind::Passive => "passive".to_string(),
                         ElementKind::Declared => "declare".to_string(),
-                        ElementKind::Active { table_index, offset_expr } => {
+                        ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => {
                             let (off, _) = const_expr_text(input, offset_expr)?;
                             format!("table {} offset ({off})", table_index.unwrap_or(0))
                         }
@@ -502,7 +587,10 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
                             }
                         }
                     }
-                    m.elements.push(Element { desc: format!("{mode}, {} functions", funcs.len()), funcs });
+                    m.elements.push(Element {
+                        desc: format!("{mode}, {} functions", funcs.len()),
+                        funcs,
+                    });
                 }
             }
             Payload::DataSection(r) => {
@@ -513,12 +601,22 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
                             m.features.bulk_memory += 1;
                             "passive".to_string()
                         }
-                        DataKind::Active { memory_index, offset_expr } => {
+                        DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => {
                             let (off, _) = const_expr_text(input, offset_expr)?;
-                            if *memory_index == 0 { format!("offset ({off})") } else { format!("memory {memory_index} offset ({off})") }
+                            if *memory_index == 0 {
+                                format!("offset ({off})")
+                            } else {
+                                format!("memory {memory_index} offset ({off})")
+                            }
                         }
                     };
-                    m.data.push(DataSegment { desc, bytes: d.data });
+                    m.data.push(DataSegment {
+                        desc,
+                        bytes: d.data,
+                    });
                 }
             }
             Payload::DataCountSection { .. } => {}
@@ -527,13 +625,20 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
                     return Err(Error::malformed(
                         input,
                         range.start,
-                        format!("code section has {count} bodies but the function section declares {}", func_types.len()),
+                        format!(
+                            "code section has {count} bodies but the function section declares {}",
+                            func_types.len()
+                        ),
                     ));
                 }
             }
             Payload::CodeSectionEntry(body) => {
                 let type_index = *func_types.get(code_index).ok_or_else(|| {
-                    Error::malformed(input, body.range().start, "more function bodies than declared")
+                    Error::malformed(
+                        input,
+                        body.range().start,
+                        "more function bodies than declared",
+                    )
                 })?;
                 let index = m.num_func_imports + code_index as u32;
                 code_index += 1;
@@ -548,16 +653,40 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
                         let fields: Vec<_> = r.into_iter().collect();
                         for field in fields.into_iter().flatten() {
                             for v in field.values.into_iter().flatten() {
-                                m.producers.push((field.name.to_string(), v.name.to_string(), v.version.to_string()));
+                                m.producers.push((
+                                    field.name.to_string(),
+                                    v.name.to_string(),
+                                    v.version.to_string(),
+                                ));
                             }
                         }
                     }
                     _ => {}
                 }
-                m.customs.push(Custom { name: c.name().to_string(), data: c.data() });
+                if c.name() == "target_features" {
+                    // A malformed section is kept as raw bytes, not an error.
+                    let mut r = BinaryReader::new(c.data(), c.data_offset());
+                    let n = r.read_var_u32().unwrap_or(0);
+                    for _ in 0..n {
+                        match (r.read_u8(), r.read_string()) {
+                            (Ok(p), Ok(name)) => {
+                                m.target_features.push(format!("{}{name}", p as char))
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+                m.customs.push(Custom {
+                    name: c.name().to_string(),
+                    data: c.data(),
+                });
             }
             Payload::UnknownSection { id, range, .. } => {
-                return Err(Error::malformed(input, range.start, format!("unknown section id {id}")));
+                return Err(Error::malformed(
+                    input,
+                    range.start,
+                    format!("unknown section id {id}"),
+                ));
             }
             Payload::End(_) => {}
             _ => {}
@@ -567,7 +696,10 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
         return Err(Error::malformed(
             input,
             bytes.len(),
-            format!("function section declares {} bodies but the code section has {code_index}", func_types.len()),
+            format!(
+                "function section declares {} bodies but the code section has {code_index}",
+                func_types.len()
+            ),
         ));
     }
     // Names: a malformed name section is not fatal (tools tolerate it too); keep what parsed.
@@ -635,7 +767,10 @@ fn parse_body<'a>(
         let tok = match op {
             Operator::Call { function_index }
             | Operator::ReturnCall { function_index }
-            | Operator::RefFunc { function_index } => Tok::Func { op: b0, index: function_index },
+            | Operator::RefFunc { function_index } => Tok::Func {
+                op: b0,
+                index: function_index,
+            },
             Operator::I32Const { value } => Tok::I32(value),
             Operator::I64Const { value } => Tok::I64(value),
             Operator::F32Const { value } => Tok::F32(value.bits()),
@@ -644,22 +779,44 @@ fn parse_body<'a>(
                 if matches!(blockty, BlockType::FuncType(_)) {
                     features.multi_value += 1;
                 }
-                Tok::Raw { start: start as u32, end: end as u32 }
+                Tok::Raw {
+                    start: start as u32,
+                    end: end as u32,
+                }
             }
-            Operator::CallIndirect { type_index, table_index } => {
+            Operator::CallIndirect {
+                type_index,
+                table_index,
+            } => {
                 if raw.len() > 1 + leb_len(type_index.into()) + leb_len(table_index.into()) {
                     features.overlong_call_indirect += 1;
                 }
                 if table_index != 0 {
                     features.reference_types += 1;
                 }
-                Tok::Raw { start: start as u32, end: end as u32 }
+                Tok::Raw {
+                    start: start as u32,
+                    end: end as u32,
+                }
             }
-            _ => Tok::Raw { start: start as u32, end: end as u32 },
+            _ => Tok::Raw {
+                start: start as u32,
+                end: end as u32,
+            },
         };
         toks.push(tok);
     }
-    let mut f = Func { index, type_index, body: bytes, offset: base, locals_len, toks, exact: 0, norm: 0, skel: 0 };
+    let mut f = Func {
+        index,
+        type_index,
+        body: bytes,
+        offset: base,
+        locals_len,
+        toks,
+        exact: 0,
+        norm: 0,
+        skel: 0,
+    };
     let (exact, norm, skel) = hashes(&f);
     f.exact = exact;
     f.norm = norm;

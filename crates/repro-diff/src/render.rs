@@ -42,7 +42,11 @@ pub(crate) fn function_wats(bytes: &[u8]) -> Option<Vec<String>> {
 
 /// Unified diff of two texts with `context` lines of context.
 pub(crate) fn unified(a: &str, b: &str, label_a: &str, label_b: &str, context: usize) -> String {
-    similar::TextDiff::from_lines(a, b).unified_diff().context_radius(context).header(label_a, label_b).to_string()
+    similar::TextDiff::from_lines(a, b)
+        .unified_diff()
+        .context_radius(context)
+        .header(label_a, label_b)
+        .to_string()
 }
 
 fn label(f: &FunctionRef) -> String {
@@ -82,7 +86,12 @@ pub fn diff_text(r: &DiffReport) -> String {
         }
     }
     let _ = writeln!(w, "\nsections:");
-    let same: Vec<&str> = r.sections.iter().filter(|x| x.status == Status::Identical).map(|x| x.name.as_str()).collect();
+    let same: Vec<&str> = r
+        .sections
+        .iter()
+        .filter(|x| x.status == Status::Identical)
+        .map(|x| x.name.as_str())
+        .collect();
     if !same.is_empty() {
         let _ = writeln!(w, "  identical: {}", same.join(", "));
     }
@@ -98,7 +107,14 @@ pub fn diff_text(r: &DiffReport) -> String {
             None => "absent".into(),
         };
         let kind = if x.id == 0 { "custom " } else { "" };
-        let _ = writeln!(w, "  {kind}{:?} {}: A {} | B {}", x.name, status(x.status), side(&x.a), side(&x.b));
+        let _ = writeln!(
+            w,
+            "  {kind}{:?} {}: A {} | B {}",
+            x.name,
+            status(x.status),
+            side(&x.a),
+            side(&x.b)
+        );
     }
     if !r.items.is_empty() {
         let _ = writeln!(w, "\nitems:");
@@ -110,12 +126,20 @@ pub fn diff_text(r: &DiffReport) -> String {
                 (None, Some(b)) => format!("[{b}]"),
                 _ => String::new(),
             };
-            let name = i.name.as_ref().map(|n| format!(" {n:?}")).unwrap_or_default();
+            let name = i
+                .name
+                .as_ref()
+                .map(|n| format!(" {n:?}"))
+                .unwrap_or_default();
             let what = match i.change {
                 Change::Added => format!("added: {}", i.b.clone().unwrap_or_default()),
                 Change::Removed => format!("removed: {}", i.a.clone().unwrap_or_default()),
                 Change::Changed => {
-                    format!("changed: {} -> {}", i.a.clone().unwrap_or_default(), i.b.clone().unwrap_or_default())
+                    format!(
+                        "changed: {} -> {}",
+                        i.a.clone().unwrap_or_default(),
+                        i.b.clone().unwrap_or_default()
+                    )
                 }
             };
             let _ = writeln!(w, "  {} {idx}{name} {what}", i.section);
@@ -126,7 +150,14 @@ pub fn diff_text(r: &DiffReport) -> String {
     let _ = writeln!(
         w,
         "\nfunctions: A {} defined, B {} defined: {} identical, {} moved, {} constants only, {} instructions differ, {} only in A, {} only in B",
-        f.count_a, f.count_b, c.identical, c.moved, c.constants_only, c.instructions_differ, c.only_in_a, c.only_in_b
+        f.count_a,
+        f.count_b,
+        c.identical,
+        c.moved,
+        c.constants_only,
+        c.instructions_differ,
+        c.only_in_a,
+        c.only_in_b
     );
     let mut moved_shown = 0;
     for e in &f.entries {
@@ -138,13 +169,21 @@ pub fn diff_text(r: &DiffReport) -> String {
         }
         let a = e.a.as_ref().map(label).unwrap_or_else(|| "-".into());
         let b = e.b.as_ref().map(label).unwrap_or_else(|| "-".into());
-        let by = e.matched_by.as_ref().map(|m| format!(" (aligned by {m})")).unwrap_or_default();
+        let by = e
+            .matched_by
+            .as_ref()
+            .map(|m| format!(" (aligned by {m})"))
+            .unwrap_or_default();
         let mut extra = String::new();
         if let Some(n) = e.changed_instructions {
             extra = format!(", {n} instructions changed");
         }
         if e.constants_total > 0 {
-            let roles: Vec<String> = e.constant_roles.iter().map(|(r, n)| format!("{n} {}", role(*r))).collect();
+            let roles: Vec<String> = e
+                .constant_roles
+                .iter()
+                .map(|(r, n)| format!("{n} {}", role(*r)))
+                .collect();
             extra = format!(", {} constants ({})", e.constants_total, roles.join(", "));
         }
         let _ = writeln!(w, "  {}: A {a} | B {b}{by}{extra}", class(e.class));
@@ -157,18 +196,42 @@ pub fn diff_text(r: &DiffReport) -> String {
     if moved_shown > 10 {
         let _ = writeln!(w, "  … and {} more moved", moved_shown - 10);
     }
-    if r.data.segments.iter().any(|s| s.status != Status::Identical) {
+    if r.data
+        .segments
+        .iter()
+        .any(|s| s.status != Status::Identical)
+    {
         let _ = writeln!(w, "\ndata:");
         for sg in &r.data.segments {
             let side = |o: &Option<SegmentSide>| match o {
-                Some(s) => format!("{} bytes {} sha256 {}", s.size, s.placement, short(&s.sha256)),
+                Some(s) => format!(
+                    "{} bytes {} sha256 {}",
+                    s.size,
+                    s.placement,
+                    short(&s.sha256)
+                ),
                 None => "absent".into(),
             };
-            let _ = writeln!(w, "  segment {} {}: A {} | B {}", sg.index, status(sg.status), side(&sg.a), side(&sg.b));
+            let _ = writeln!(
+                w,
+                "  segment {} {}: A {} | B {}",
+                sg.index,
+                status(sg.status),
+                side(&sg.a),
+                side(&sg.b)
+            );
         }
         for (which, v, total) in [
-            ("A", &r.data.strings_only_in_a, r.data.strings_only_in_a_total),
-            ("B", &r.data.strings_only_in_b, r.data.strings_only_in_b_total),
+            (
+                "A",
+                &r.data.strings_only_in_a,
+                r.data.strings_only_in_a_total,
+            ),
+            (
+                "B",
+                &r.data.strings_only_in_b,
+                r.data.strings_only_in_b_total,
+            ),
         ] {
             if total > 0 {
                 let _ = writeln!(w, "  strings only in {which} ({total}):");
@@ -223,23 +286,53 @@ fn facts_text(w: &mut String, f: &SideFacts) {
     for c in &f.toolchain.rustc_commits {
         let _ = writeln!(w, "  rustc commit {c}");
     }
-    if f.toolchain.producers.is_empty() && f.toolchain.rustc_commits.is_empty() {
+    if !f.toolchain.target_features.is_empty() {
+        let _ = writeln!(
+            w,
+            "  target_features {}",
+            f.toolchain.target_features.join(" ")
+        );
+    }
+    if f.toolchain.producers.is_empty()
+        && f.toolchain.rustc_commits.is_empty()
+        && f.toolchain.target_features.is_empty()
+    {
         let _ = writeln!(w, "  no evidence");
     }
     let _ = writeln!(w, "paths:");
     let p = &f.paths;
-    for (k, v) in [("home", &p.homes), ("registry index dir", &p.registry_index_dirs), ("checkout", &p.checkouts)] {
+    for (k, v) in [
+        ("home", &p.homes),
+        ("registry index dir", &p.registry_index_dirs),
+        ("checkout", &p.checkouts),
+    ] {
         for x in v {
             let _ = writeln!(w, "  {k} {x}");
         }
     }
     let _ = writeln!(w, "  {} absolute source paths", p.paths.len());
-    let feats: Vec<String> = f.features.iter().map(|x| format!("{} ({})", x.feature, x.count)).collect();
-    let _ = writeln!(w, "features: {}", if feats.is_empty() { "mvp only".into() } else { feats.join(", ") });
+    let feats: Vec<String> = f
+        .features
+        .iter()
+        .map(|x| format!("{} ({})", x.feature, x.count))
+        .collect();
+    let _ = writeln!(
+        w,
+        "features: {}",
+        if feats.is_empty() {
+            "mvp only".into()
+        } else {
+            feats.join(", ")
+        }
+    );
     let i = &f.instrumentation;
     match &i.metering {
         Some(m) => {
-            let top: Vec<String> = m.top_costs.iter().map(|(c, n)| format!("{c}×{n}")).collect();
+            let top: Vec<String> = m
+                .top_costs
+                .iter()
+                .map(|(c, n)| format!("{c}×{n}"))
+                .collect();
             let _ = writeln!(
                 w,
                 "metered: yes, {} blocks via {} (func {}), {} distinct costs; most frequent {}",
@@ -255,10 +348,18 @@ fn facts_text(w: &mut String, f: &SideFacts) {
         }
     }
     if let Some(l) = &i.stack_limiter {
-        let _ = writeln!(w, "stack limiter: global {}, limit {:?}, {} call sites", l.global, l.limits, l.sites);
+        let _ = writeln!(
+            w,
+            "stack limiter: global {}, limit {:?}, {} call sites",
+            l.global, l.limits, l.sites
+        );
     }
     if let Some(g) = &i.grow_counter {
-        let _ = writeln!(w, "grow counter: func {}, {} per page", g.function_index, g.multiplier);
+        let _ = writeln!(
+            w,
+            "grow counter: func {}, {} per page",
+            g.function_index, g.multiplier
+        );
     }
     if !f.profile_fits.is_empty() {
         let _ = writeln!(w, "profiles:");
@@ -271,8 +372,12 @@ fn facts_text(w: &mut String, f: &SideFacts) {
                 p.blocks_matching,
                 p.blocks_checked,
                 p.contradictions,
-                p.stack_limit_matches.map(|m| format!(", stack limit {}", if m { "matches" } else { "differs" })).unwrap_or_default(),
-                p.grow_cost_matches.map(|m| format!(", grow cost {}", if m { "matches" } else { "differs" })).unwrap_or_default(),
+                p.stack_limit_matches
+                    .map(|m| format!(", stack limit {}", if m { "matches" } else { "differs" }))
+                    .unwrap_or_default(),
+                p.grow_cost_matches
+                    .map(|m| format!(", grow cost {}", if m { "matches" } else { "differs" }))
+                    .unwrap_or_default(),
             );
         }
     }
@@ -282,7 +387,11 @@ fn facts_text(w: &mut String, f: &SideFacts) {
 pub fn fingerprint_text(fp: &Fingerprint) -> String {
     let mut s = String::new();
     let w = &mut s;
-    let _ = writeln!(w, "module: {} bytes, sha256 {}", fp.module.size, fp.module.sha256);
+    let _ = writeln!(
+        w,
+        "module: {} bytes, sha256 {}",
+        fp.module.size, fp.module.sha256
+    );
     let _ = writeln!(
         w,
         "functions: {} imported, {} defined, {} named",
@@ -297,7 +406,10 @@ pub fn fingerprint_text(fp: &Fingerprint) -> String {
             format!("{:?}", x.name),
             x.side.size,
             hx(x.side.offset),
-            x.side.count.map(|c| format!(" {c:>5} items")).unwrap_or_else(|| " ".repeat(12)),
+            x.side
+                .count
+                .map(|c| format!(" {c:>5} items"))
+                .unwrap_or_else(|| " ".repeat(12)),
             short(&x.side.sha256)
         );
     }

@@ -238,6 +238,8 @@ pub struct ToolchainEvidence {
     pub producers: Vec<String>,
     /// Commits from `/rustc/<commit>/` strings.
     pub rustc_commits: Vec<String>,
+    /// `target_features` section entries (`+sign-ext`, …) as the compiler recorded them.
+    pub target_features: Vec<String>,
 }
 
 /// A Wasm feature and how often it is used.

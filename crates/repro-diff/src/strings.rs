@@ -48,8 +48,25 @@ pub struct PathFacts {
 }
 
 const ROOTS: &[&str] = &[
-    "/rustc/", "/home/", "/Users/", "/root/", "/tmp/", "/build/", "/opt/", "/usr/", "/mnt/", "/var/",
-    "/private/", "/github/", "/workspace/", "/work/", "/dir/", "/code/", "/src/", "/cargo/", "/app/",
+    "/rustc/",
+    "/home/",
+    "/Users/",
+    "/root/",
+    "/tmp/",
+    "/build/",
+    "/opt/",
+    "/usr/",
+    "/mnt/",
+    "/var/",
+    "/private/",
+    "/github/",
+    "/workspace/",
+    "/work/",
+    "/dir/",
+    "/code/",
+    "/src/",
+    "/cargo/",
+    "/app/",
 ];
 
 fn path_char(c: u8) -> bool {
@@ -157,7 +174,11 @@ pub(crate) fn common_dir(paths: &[String]) -> Option<String> {
     let mut prefix: Vec<&str> = first.split('/').collect();
     for p in &paths[1..] {
         let parts: Vec<&str> = p.split('/').collect();
-        let n = prefix.iter().zip(&parts).take_while(|(a, b)| a == b).count();
+        let n = prefix
+            .iter()
+            .zip(&parts)
+            .take_while(|(a, b)| a == b)
+            .count();
         prefix.truncate(n);
     }
     let s = prefix.join("/");
@@ -172,22 +193,33 @@ mod tests {
     fn finds_concatenated_paths() {
         let s = "called `Option::unwrap()` on a `None` value/rustc/cc47b069983292e4ee8982d5a58bc6b6ef1b8fd2/library/core/src/option.rsattempt to add/home/alice/.cargo/registry/src/index.crates.io-6f17d22bba15001f/casper-types-4.0.1/src/bytesrepr.rs/home/alice/work/cep18/contract/src/main.rs";
         let f = path_facts([s]);
-        assert_eq!(f.rustc_commits, ["cc47b069983292e4ee8982d5a58bc6b6ef1b8fd2"]);
+        assert_eq!(
+            f.rustc_commits,
+            ["cc47b069983292e4ee8982d5a58bc6b6ef1b8fd2"]
+        );
         assert_eq!(f.homes, ["/home/alice"]);
         assert_eq!(f.registry_index_dirs, ["index.crates.io-6f17d22bba15001f"]);
-        assert_eq!(f.registry_roots, ["/home/alice/.cargo/registry/src/index.crates.io-6f17d22bba15001f"]);
+        assert_eq!(
+            f.registry_roots,
+            ["/home/alice/.cargo/registry/src/index.crates.io-6f17d22bba15001f"]
+        );
         assert_eq!(f.checkouts, ["/home/alice/work/cep18/contract"]);
         assert_eq!(f.paths.len(), 3);
     }
 
     #[test]
     fn remapped_home() {
-        let f = path_facts(["/home/.cargo/registry/src/github.com-1ecc6299db9ec823/x-1.0.0/src/lib.rs"]);
+        let f = path_facts([
+            "/home/.cargo/registry/src/github.com-1ecc6299db9ec823/x-1.0.0/src/lib.rs",
+        ]);
         assert_eq!(f.homes, ["/home"]);
     }
 
     #[test]
     fn printable_runs() {
-        assert_eq!(printable_strings(b"\0abc\0abcd\x01efghij", 4), ["abcd", "efghij"]);
+        assert_eq!(
+            printable_strings(b"\0abc\0abcd\x01efghij", 4),
+            ["abcd", "efghij"]
+        );
     }
 }

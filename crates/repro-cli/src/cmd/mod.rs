@@ -1,5 +1,7 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(Args) -> anyhow::Result<Outcome>`.
 
 pub mod build;
+pub mod diff;
+pub mod inspect;
 pub mod protocols;
 pub mod replay;

@@ -1,0 +1,71 @@
+//! `casper-repro diff A.wasm B.wasm`: a structural diff of two modules with ranked probable causes.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::Outcome;
+use crate::output::{self, Format};
+
+const AFTER_HELP: &str = "\
+Examples:
+  casper-repro diff onchain.wasm rebuilt.wasm
+  casper-repro diff onchain.wasm rebuilt.wasm --format json
+  casper-repro diff a.wasm b.wasm --function call --context 5
+
+Exit status:
+  0  the modules are byte-identical
+  1  the modules differ (the report says where and why)
+  2  error: unreadable or malformed input (with the byte offset)";
+
+/// Compare two Wasm modules: sections, items, functions, data, and the probable cause.
+#[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct Args {
+    /// The reference module (e.g. the on-chain bytes).
+    pub a: PathBuf,
+    /// The module to compare with it (e.g. the rebuild).
+    pub b: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Show only this function (absolute index, name-section name or export name), as WAT diff.
+    #[arg(long, value_name = "N|NAME")]
+    pub function: Option<String>,
+    /// Lines of context in WAT diffs.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub context: usize,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let a = fs_err::read(&args.a)?;
+    let b = fs_err::read(&args.b)?;
+    let profiles = super::inspect::profiles();
+    let options = repro_diff::DiffOptions {
+        wat: match args.function {
+            Some(f) => repro_diff::WatSelection::Function(f),
+            None => repro_diff::WatSelection::Default,
+        },
+        context: args.context,
+        profiles: profiles
+            .iter()
+            .map(|p| p as &dyn repro_diff::CostProfile)
+            .collect(),
+    };
+    let report = repro_diff::diff(&a, &b, &options).with_context(|| {
+        format!(
+            "comparing {} (A) with {} (B)",
+            args.a.display(),
+            args.b.display()
+        )
+    })?;
+    match args.format {
+        Format::Json => output::print_json("diff", &report)?,
+        Format::Text => output::print_text(&repro_diff::diff_text(&report))?,
+    }
+    Ok(if report.identical {
+        Outcome::Success
+    } else {
+        Outcome::Negative
+    })
+}
