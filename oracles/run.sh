@@ -9,6 +9,9 @@
 # one (CI). Chainspec files named in configs.txt are read from $CASPER_REPRO_CHAINSPECS
 # (default: ../shared/chainspecs beside the repository).
 #
+# ORACLE_TARGET_DIR, when set, is one Cargo target directory shared by all oracle projects
+# (dependency builds they have in common are reused; CI sets it). Default: each project's own.
+#
 # configs.txt: one configuration per line, `PROTOCOL SOURCE`, where SOURCE is `bundled` (the
 # engine's own bundled chainspec / defaults) or a chainspec file name. `#` starts a comment.
 set -euo pipefail
@@ -27,10 +30,14 @@ mkdir -p "$out/blobs"
 for e in "${engines[@]}"; do
   dir=$root/oracles/$e
   [ -f "$dir/configs.txt" ] || { echo "error: $dir/configs.txt missing" >&2; exit 2; }
+  target=${ORACLE_TARGET_DIR:-$dir/target}
+  name=oracle-${e//./-}
   echo "==> building oracle $e" >&2
-  cargo build --release --locked --manifest-path "$dir/Cargo.toml" >&2
-  bin=$(find "$dir/target/release" -maxdepth 1 -type f -name 'oracle-*' -perm -u+x | head -n1)
-  [ -n "$bin" ] || { echo "error: no oracle-* binary in $dir/target/release" >&2; exit 2; }
+  start=$(date +%s)
+  CARGO_TARGET_DIR=$target cargo build --release --locked --manifest-path "$dir/Cargo.toml" --bin "$name" >&2
+  echo "==> built $e in $(( $(date +%s) - start )) s" >&2
+  bin=$target/release/$name
+  [ -x "$bin" ] || { echo "error: no $name binary in $target/release" >&2; exit 2; }
   while read -r protocol source _; do
     case "$protocol" in ''|'#'*) continue;; esac
     args=(--scenarios "$root/testdata/scenarios.json" --wasm-dir "$root/testdata/wasm" --out "$out" --protocol "$protocol")
