@@ -87,7 +87,9 @@ pub enum BuildError {
     BadLockAt { value: String, reason: String },
 
     /// `--remap FROM=TO` not understood.
-    #[error("bad --remap `{0}`: expected FROM=TO with both sides non-empty")]
+    #[error(
+        "bad --remap `{0}`: expected FROM=TO with both sides non-empty, FROM a path or one of {{cargo_home}}, {{home}}, {{source}}, {{target_dir}}"
+    )]
     BadRemap(String),
 
     /// Reconstructing the lock failed.

@@ -284,10 +284,18 @@ impl Invocation {
 }
 
 fn kill_group(pid: u32) {
-    // `kill` the whole group (cargo, rustc, build scripts) without unsafe code.
-    let _ = Command::new("kill")
-        .arg("-KILL")
+    // `kill` the whole group (cargo, rustc, build scripts) without unsafe code. The child was
+    // spawned with `process_group(0)`, so its pid is its group id; `--` keeps `-PID` from being
+    // read as an option, and a pid of 0 or 1 would name every process: never.
+    if pid <= 1 {
+        return;
+    }
+    let _ = Command::new("/bin/kill")
+        .args(["-KILL", "--"])
         .arg(format!("-{pid}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .status();
 }
 

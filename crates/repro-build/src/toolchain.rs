@@ -158,7 +158,7 @@ pub fn ensure(
             progress.event(ProgressEvent::Step(&format!(
                 "installing target {target} for toolchain {name} via rustup"
             )));
-            Invocation::new(&rustup, &host.home, env.clone()).args([
+            Invocation::new(&rustup, Path::new("/"), env.clone()).args([
                 "target",
                 "add",
                 "--toolchain",
@@ -169,7 +169,7 @@ pub fn ensure(
             progress.event(ProgressEvent::Step(&format!(
                 "installing toolchain {name} (profile minimal, target {target}) via rustup"
             )));
-            Invocation::new(&rustup, &host.home, env.clone()).args([
+            Invocation::new(&rustup, Path::new("/"), env.clone()).args([
                 "toolchain",
                 "install",
                 name,
@@ -215,10 +215,10 @@ pub fn ensure(
 fn verify(host: &HostEnv, name: &str, pin: PinSource, dir: &Path) -> Result<Toolchain, BuildError> {
     let env = host.base_env();
     let bin = dir.join("bin");
-    let rustc = Invocation::new(bin.join("rustc"), &host.home, env.clone())
+    let rustc = Invocation::new(bin.join("rustc"), Path::new("/"), env.clone())
         .arg("-vV")
         .output()?;
-    let cargo = Invocation::new(bin.join("cargo"), &host.home, env)
+    let cargo = Invocation::new(bin.join("cargo"), Path::new("/"), env)
         .arg("-V")
         .output()?;
     if !rustc.success || !cargo.success {

@@ -1,0 +1,343 @@
+//! `casper-repro build` end to end: every error path (exit 2, nothing in --out-dir), and
+//! `--strip custom` byte-equal to wabt's `wasm-strip`. Spawns the binary with a fixed environment.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../repro-build/tests/fixtures")
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `casper-repro build ARGS` in `dir` with the real toolchains but a private cache.
+fn build(dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_casper-repro"));
+    cmd.arg("build")
+        .args(args)
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .arg("--out-dir")
+        .arg(dir.join("out"))
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .env_remove("RUST_LOG");
+    let out = cmd.output().expect("spawn casper-repro");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn snapshot_text(run: &Run, dir: &Path) -> String {
+    let text = format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        run.code, run.stdout, run.stderr
+    );
+    let mut text = text.replace(&dir.display().to_string(), "[TEMP]");
+    // The private work directory has a random suffix.
+    while let Some(i) = text.find("/cache/work/build-") {
+        let start = i + "/cache/work/build-".len();
+        let end = text[start..].find('/').map_or(text.len(), |e| start + e);
+        text.replace_range(i..end, "/cache/work/[BUILD]");
+    }
+    // Keep the first lines of rustup/cargo diagnostics stable: drop progress and timings.
+    text = text
+        .lines()
+        .filter(|l| !l.starts_with("casper-repro: cargo step finished") && !l.starts_with('['))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    text
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    fs_err::create_dir_all(p.parent().unwrap()).unwrap();
+    fs_err::write(p, text).unwrap();
+}
+
+/// A standalone crate pinned to 1.95.0 (installed by the tool if missing).
+fn crate_with(dir: &Path, manifest_extra: &str, lib_rs: &str) -> PathBuf {
+    let c = dir.join("c");
+    write(
+        &c,
+        "Cargo.toml",
+        &format!(
+            "[package]\nname = \"c\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{manifest_extra}\n[workspace]\n"
+        ),
+    );
+    write(&c, "rust-toolchain", "1.95.0\n");
+    write(&c, "src/lib.rs", lib_rs);
+    write(
+        &c,
+        "Cargo.lock",
+        "version = 4\n\n[[package]]\nname = \"c\"\nversion = \"0.1.0\"\n",
+    );
+    c
+}
+
+const OK_LIB: &str = "#![no_std]\n#[panic_handler]\nfn p(_: &core::panic::PanicInfo) -> ! { loop {} }\n#[no_mangle]\npub extern \"C\" fn call() {}\n";
+
+fn assert_error(name: &str, dir: &Path, run: &Run) {
+    assert_eq!(run.code, 2, "{name}: {}", run.stderr);
+    assert!(run.stdout.is_empty(), "{name}: nothing on stdout");
+    let out = dir.join("out");
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        leftovers.is_empty(),
+        "{name}: --out-dir must stay empty: {leftovers:?}"
+    );
+    insta::assert_snapshot!(name, snapshot_text(run, dir));
+}
+
+#[test]
+fn error_no_such_crate() {
+    let d = tempfile::tempdir().unwrap();
+    let run = build(d.path(), &["nowhere"]);
+    assert_error("error_no_such_crate", d.path(), &run);
+}
+
+#[test]
+fn error_no_lockfile_without_lock_at() {
+    let d = tempfile::tempdir().unwrap();
+    let c = crate_with(d.path(), "[lib]\ncrate-type = [\"cdylib\"]\n", OK_LIB);
+    fs_err::remove_file(c.join("Cargo.lock")).unwrap();
+    let run = build(d.path(), &["c", "--target", "wasm32v1-none"]);
+    assert_error("error_no_lockfile", d.path(), &run);
+}
+
+#[test]
+fn error_bad_lock_at_and_bad_remap() {
+    let d = tempfile::tempdir().unwrap();
+    crate_with(d.path(), "", OK_LIB);
+    let run = build(d.path(), &["c", "--lock-at", "last tuesday"]);
+    assert_error("error_bad_lock_at", d.path(), &run);
+    let run = build(d.path(), &["c", "--remap", "{nope}=/x"]);
+    assert_error("error_bad_remap", d.path(), &run);
+}
+
+#[test]
+fn error_no_wasm_produced() {
+    let d = tempfile::tempdir().unwrap();
+    crate_with(d.path(), "", OK_LIB); // an rlib: no cdylib, no bin
+    let run = build(d.path(), &["c", "--target", "wasm32v1-none"]);
+    assert_error("error_no_wasm_produced", d.path(), &run);
+}
+
+#[test]
+fn error_compile_error_shows_the_tail_of_cargo_stderr() {
+    let d = tempfile::tempdir().unwrap();
+    crate_with(
+        d.path(),
+        "[lib]\ncrate-type = [\"cdylib\"]\n",
+        "#![no_std]\nfn broken( {}\n",
+    );
+    let run = build(d.path(), &["c", "--target", "wasm32v1-none"]);
+    assert!(
+        run.stderr.contains("error: cargo build failed")
+            || run.stderr.contains("cargo build failed")
+    );
+    assert!(run.stderr.contains("src/lib.rs"), "{}", run.stderr);
+    assert_error("error_compile_error", d.path(), &run);
+}
+
+#[test]
+fn error_no_such_package() {
+    let d = tempfile::tempdir().unwrap();
+    crate_with(d.path(), "[lib]\ncrate-type = [\"cdylib\"]\n", OK_LIB);
+    let run = build(d.path(), &["c", "-p", "nope", "--target", "wasm32v1-none"]);
+    assert_error("error_no_such_package", d.path(), &run);
+}
+
+#[test]
+fn error_unknown_toolchain() {
+    let d = tempfile::tempdir().unwrap();
+    crate_with(d.path(), "[lib]\ncrate-type = [\"cdylib\"]\n", OK_LIB);
+    let run = build(d.path(), &["c", "--toolchain", "nightly-2099-01-01"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("unknown toolchain `nightly-2099-01-01`"),
+        "{}",
+        run.stderr
+    );
+    insta::assert_snapshot!(
+        "error_unknown_toolchain",
+        first_lines(&snapshot_text(&run, d.path()), 6)
+    );
+}
+
+#[test]
+fn error_target_unavailable_fails_fast() {
+    let d = tempfile::tempdir().unwrap();
+    crate_with(d.path(), "[lib]\ncrate-type = [\"cdylib\"]\n", OK_LIB);
+    let t = std::time::Instant::now();
+    // The mirror has this nightly but no wasm32 standard library for it.
+    let run = build(
+        d.path(),
+        &[
+            "c",
+            "--toolchain",
+            "nightly-2022-06-15",
+            "--target",
+            "wasm32-unknown-unknown",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("has no `wasm32-unknown-unknown` standard library"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(60),
+        "took {:?}",
+        t.elapsed()
+    );
+    insta::assert_snapshot!(
+        "error_target_unavailable",
+        first_lines(&snapshot_text(&run, d.path()), 6)
+    );
+}
+
+#[test]
+fn error_offline_refuses_to_install() {
+    let d = tempfile::tempdir().unwrap();
+    crate_with(d.path(), "[lib]\ncrate-type = [\"cdylib\"]\n", OK_LIB);
+    let run = build(
+        d.path(),
+        &["c", "--offline", "--toolchain", "nightly-2020-01-01"],
+    );
+    assert_error("error_offline_refuses_install", d.path(), &run);
+}
+
+#[test]
+fn error_time_limit_exceeded() {
+    let d = tempfile::tempdir().unwrap();
+    let c = crate_with(
+        d.path(),
+        "build = \"build.rs\"\n[lib]\ncrate-type = [\"cdylib\"]\n",
+        OK_LIB,
+    );
+    write(
+        &c,
+        "build.rs",
+        "fn main() { std::thread::sleep(std::time::Duration::from_secs(120)); }\n",
+    );
+    let run = build(
+        d.path(),
+        &["c", "--target", "wasm32v1-none", "--time-limit", "3"],
+    );
+    assert_error("error_time_limit", d.path(), &run);
+}
+
+#[test]
+fn error_memory_limit_exceeded() {
+    let d = tempfile::tempdir().unwrap();
+    let c = crate_with(
+        d.path(),
+        "build = \"build.rs\"\n[lib]\ncrate-type = [\"cdylib\"]\n",
+        OK_LIB,
+    );
+    write(
+        &c,
+        "build.rs",
+        "fn main() { let v = vec![1u8; 1 << 30]; println!(\"{}\", v[12345]); }\n",
+    );
+    let run = build(
+        d.path(),
+        &["c", "--target", "wasm32v1-none", "--memory-limit", "512"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("exceeded the memory limit of 512 MiB"),
+        "{}",
+        run.stderr
+    );
+    insta::assert_snapshot!(
+        "error_memory_limit",
+        first_lines(&snapshot_text(&run, d.path()), 8)
+    );
+}
+
+fn first_lines(s: &str, n: usize) -> String {
+    s.lines().take(n).map(|l| format!("{l}\n")).collect()
+}
+
+#[test]
+fn strip_custom_is_byte_equal_to_wabt_wasm_strip() {
+    let wasm_strip = which("wasm-strip").expect(
+        "wabt's wasm-strip is needed for this test (apt-get install wabt); it is the reference for --strip custom",
+    );
+    let d = tempfile::tempdir().unwrap();
+    let ws = d.path().join("hello-ws");
+    copy_dir(&fixtures().join("hello-ws"), &ws);
+    let plain = build(
+        d.path(),
+        &["hello-ws", "--target", "wasm32v1-none", "--format", "json"],
+    );
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    let raw = fs_err::read(d.path().join("out/hello_contract.wasm")).unwrap();
+    fs_err::rename(d.path().join("out"), d.path().join("out-plain")).unwrap();
+    let stripped = build(
+        d.path(),
+        &["hello-ws", "--target", "wasm32v1-none", "--strip", "custom"],
+    );
+    assert_eq!(stripped.code, 0, "{}", stripped.stderr);
+    let ours = fs_err::read(d.path().join("out/hello_contract.wasm")).unwrap();
+    let reference = d.path().join("reference.wasm");
+    fs_err::write(&reference, &raw).unwrap();
+    let st = Command::new(wasm_strip).arg(&reference).status().unwrap();
+    assert!(st.success());
+    let wabt = fs_err::read(&reference).unwrap();
+    assert_ne!(
+        raw, wabt,
+        "the fixture must carry custom sections for this test to mean anything"
+    );
+    assert_eq!(ours, wabt, "--strip custom == wasm-strip");
+    let prov: serde_json::Value = serde_json::from_slice(
+        &fs_err::read(d.path().join("out/hello_contract.provenance.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(prov["post_processing"][0]["step"], "strip-custom-sections");
+}
+
+#[test]
+fn help_is_stable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_casper-repro"))
+        .args(["build", "--help"])
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    insta::assert_snapshot!("build_help", String::from_utf8_lossy(&out.stdout));
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs_err::create_dir_all(to).unwrap();
+    for e in fs_err::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            if e.file_name() != "target" {
+                copy_dir(&e.path(), &dest);
+            }
+        } else {
+            fs_err::copy(e.path(), dest).unwrap();
+        }
+    }
+}
