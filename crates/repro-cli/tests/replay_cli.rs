@@ -330,3 +330,112 @@ fn help_texts() {
         snapshot_text(&run(bin().args(["protocols", "--help"])), tmp.path())
     );
 }
+
+/// A chainspec in the 2.x layout (`[wasm.v1]`) for a private network.
+fn private_2x_chainspec(version: &str, call_cost: u32) -> String {
+    format!(
+        r#"[protocol]
+version = '{version}'
+[network]
+name = 'my-private-net'
+[wasm.v1]
+max_memory = 64
+max_stack_height = 500
+[wasm.v1.opcode_costs]
+bit = 105
+add = 105
+mul = 105
+div = 105
+load = 105
+store = 105
+const = 105
+local = 105
+global = 105
+integer_comparison = 105
+conversion = 105
+unreachable = 105
+nop = 105
+current_memory = 105
+grow_memory = 900
+sign = 105
+[wasm.v1.opcode_costs.control_flow]
+block = 255
+loop = 255
+if = 105
+else = 105
+end = 105
+br = 1665
+br_if = 510
+return = 105
+select = 105
+call = {call_cost}
+call_indirect = 270
+drop = 105
+[wasm.v1.opcode_costs.control_flow.br_table]
+cost = 150
+size_multiplier = 100
+"#
+    )
+}
+
+#[test]
+fn chainspec_decides_the_costs_of_a_private_network() {
+    let tmp = tempfile::tempdir().unwrap();
+    let replay = |spec: &str, out: &str| {
+        let path = tmp.path().join(format!("{out}.toml"));
+        std::fs::write(&path, spec).unwrap();
+        let out = tmp.path().join(out);
+        let r = run(bin()
+            .args(["replay", "--chainspec"])
+            .arg(&path)
+            .args([
+                "-e",
+                "dispatch,get,inc",
+                "testdata/wasm/multi_ep_cc5.wasm",
+                "-o",
+            ])
+            .arg(&out));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        std::fs::read(out).unwrap()
+    };
+    // With the mainnet 2.x values (casper-types defaults), the private network stores what the
+    // real 2.0.3 engine stored for the same session.
+    let same = replay(&private_2x_chainspec("2.0.3", 225), "same.wasm");
+    let answer: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("testdata/oracle/ee-8.1.1/2.0.3/multi_ep_cc5.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let contract = &answer["steps"][0]["contracts"][0];
+    assert_eq!(
+        contract["entry_points"],
+        serde_json::json!(["dispatch", "get", "inc"])
+    );
+    assert_eq!(sha256(&same), contract["stored_sha256"].as_str().unwrap());
+    // One cost changed by one: the stored bytes change.
+    let other = replay(&private_2x_chainspec("2.0.3", 226), "other.wasm");
+    assert_ne!(sha256(&other), sha256(&same));
+    // --protocol must agree with the chainspec.
+    let path = tmp.path().join("spec.toml");
+    std::fs::write(&path, private_2x_chainspec("2.0.3", 225)).unwrap();
+    let r = run(bin()
+        .args(["replay", "--protocol", "1.5.8", "--chainspec"])
+        .arg(&path)
+        .args(["-e", "call", "testdata/wasm/multi_ep.wasm", "-o"])
+        .arg(tmp.path().join("x.wasm")));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("disagrees with the chainspec"),
+        "{}",
+        r.stderr
+    );
+    // A 1.x release with 2.x-shaped costs is refused with the reason.
+    std::fs::write(&path, private_2x_chainspec("1.4.6", 225)).unwrap();
+    let r = run(bin()
+        .args(["replay", "--chainspec"])
+        .arg(&path)
+        .args(["-e", "call", "testdata/wasm/multi_ep.wasm", "-o"])
+        .arg(tmp.path().join("x.wasm")));
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("chainspec_config_mismatch", snapshot_text(&r, tmp.path()));
+}
