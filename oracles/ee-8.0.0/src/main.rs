@@ -48,16 +48,27 @@ fn run_cli(cli: &Cli) -> Result<()> {
     let protocol_version = ProtocolVersion::from_parts(major, minor, patch);
     let (chainspec, chainspec_json) = match &cli.chainspec {
         None => (
-            ChainspecConfig::from_chainspec_path(&*CHAINSPEC_SYMLINK)
-                .map_err(|e| anyhow!("loading the bundled chainspec {}: {e:?}", CHAINSPEC_SYMLINK.display()))?,
+            ChainspecConfig::from_chainspec_path(&*CHAINSPEC_SYMLINK).map_err(|e| {
+                anyhow!(
+                    "loading the bundled chainspec {}: {e:?}",
+                    CHAINSPEC_SYMLINK.display()
+                )
+            })?,
             json!({ "source": "bundled" }),
         ),
         Some(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             let config = ChainspecConfig::from_chainspec_path(path)
                 .map_err(|e| anyhow!("parsing chainspec {}: {e:?}", path.display()))?;
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            (config, json!({ "source": "file", "name": name, "sha256": harness::sha256_hex(&bytes) }))
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            (
+                config,
+                json!({ "source": "file", "name": name, "sha256": harness::sha256_hex(&bytes) }),
+            )
         }
     };
     if chainspec.core_config.enable_addressable_entity {
@@ -82,8 +93,15 @@ fn run_cli(cli: &Cli) -> Result<()> {
 
         let mut steps = Vec::new();
         for (index, step) in scenario.steps.iter().enumerate() {
-            let json = run_step(&mut builder, cli, &scenario.name, index, step, protocol_version)
-                .with_context(|| format!("scenario {:?} step {index}", scenario.name))?;
+            let json = run_step(
+                &mut builder,
+                cli,
+                &scenario.name,
+                index,
+                step,
+                protocol_version,
+            )
+            .with_context(|| format!("scenario {:?} step {index}", scenario.name))?;
             steps.push(json);
         }
         let doc = json!({
@@ -96,15 +114,27 @@ fn run_cli(cli: &Cli) -> Result<()> {
             "steps": steps,
         });
         harness::write_json(&answers_dir.join(format!("{}.json", scenario.name)), &doc)?;
-        eprintln!("{ENGINE_DIR} {} {}: {} step(s) in {:?}", cli.protocol, scenario.name, scenario.steps.len(), started.elapsed());
+        eprintln!(
+            "{ENGINE_DIR} {} {}: {} step(s) in {:?}",
+            cli.protocol,
+            scenario.name,
+            scenario.steps.len(),
+            started.elapsed()
+        );
     }
-    harness::remove_stale(&answers_dir, &scenarios.iter().map(|s| s.name.clone()).collect())?;
+    harness::remove_stale(
+        &answers_dir,
+        &scenarios.iter().map(|s| s.name.clone()).collect(),
+    )?;
     Ok(())
 }
 
 /// Fresh temporary LMDB global state, genesis with the default test account (and the default
 /// proposer), every part of the engine at `protocol_version`.
-fn new_builder(chainspec: &ChainspecConfig, protocol_version: ProtocolVersion) -> LmdbWasmTestBuilder {
+fn new_builder(
+    chainspec: &ChainspecConfig,
+    protocol_version: ProtocolVersion,
+) -> LmdbWasmTestBuilder {
     let mut builder = LmdbWasmTestBuilder::new_temporary_with_config(chainspec.clone());
     let mut engine_config = chainspec.engine_config();
     engine_config.set_protocol_version(protocol_version);
@@ -168,7 +198,10 @@ fn run_step(
         .with_authorization_keys(&[account])
         .with_deploy_hash(harness::deploy_hash(scenario, index));
     let mut step_json = BTreeMap::<String, Value>::new();
-    step_json.insert("args".into(), Value::Object(args_json.into_iter().collect()));
+    step_json.insert(
+        "args".into(),
+        Value::Object(args_json.into_iter().collect()),
+    );
     let deploy = match &kind {
         StepKind::Session { file, bytes } => {
             step_json.insert("kind".into(), json!("session"));
@@ -176,23 +209,40 @@ fn run_step(
             step_json.insert("wasm_sha256".into(), json!(harness::sha256_hex(bytes)));
             deploy.with_session_bytes(bytes.clone(), args)
         }
-        StepKind::Call { named_key, entry_point } => {
+        StepKind::Call {
+            named_key,
+            entry_point,
+        } => {
             step_json.insert("kind".into(), json!("call"));
             step_json.insert("named_key".into(), json!(named_key));
             step_json.insert("entry_point".into(), json!(entry_point));
             let caller = read_named_contract(builder, named_key)?;
-            step_json.insert("caller_contract_hash".into(), json!(caller.as_ref().map(|c| hex::encode(c.contract_hash))));
-            step_json.insert("caller_stored_sha256".into(), json!(caller.as_ref().map(|c| harness::sha256_hex(&c.bytes))));
+            step_json.insert(
+                "caller_contract_hash".into(),
+                json!(caller.as_ref().map(|c| hex::encode(c.contract_hash))),
+            );
+            step_json.insert(
+                "caller_stored_sha256".into(),
+                json!(caller.as_ref().map(|c| harness::sha256_hex(&c.bytes))),
+            );
             deploy.with_stored_session_named_key(named_key, entry_point, args)
         }
     }
     .build();
 
     let mut request = ExecuteRequestBuilder::from_deploy_item(&deploy).build();
-    ensure!(request.custom_payment.is_none(), "standard payment expected");
+    ensure!(
+        request.custom_payment.is_none(),
+        "standard payment expected"
+    );
     let b = request.session.block_info;
-    request.session.block_info =
-        BlockInfo::new(b.state_hash, b.block_time, b.parent_block_hash, b.block_height, protocol_version);
+    request.session.block_info = BlockInfo::new(
+        b.state_hash,
+        b.block_time,
+        b.parent_block_hash,
+        b.block_height,
+        protocol_version,
+    );
 
     builder.exec(request);
     let result = builder.get_last_exec_result().expect("exec result");
@@ -215,7 +265,10 @@ fn run_step(
             }
             step_json.insert("success".into(), json!(true));
             step_json.insert("error".into(), Value::Null);
-            step_json.insert("contracts".into(), Value::Array(written.iter().map(StoredContract::to_json).collect()));
+            step_json.insert(
+                "contracts".into(),
+                Value::Array(written.iter().map(StoredContract::to_json).collect()),
+            );
         }
     }
     Ok(Value::Object(step_json.into_iter().collect()))
@@ -223,17 +276,24 @@ fn run_step(
 
 /// Every `ContractWasm` written by the effects, in effect order, with the entry points of the
 /// `Contract` written in the same effects that references it.
-fn contracts_from_effects(effects: &casper_types::execution::Effects) -> Result<Vec<StoredContract>> {
+fn contracts_from_effects(
+    effects: &casper_types::execution::Effects,
+) -> Result<Vec<StoredContract>> {
     let mut wasms: Vec<([u8; 32], Vec<u8>)> = Vec::new();
     let mut contracts: BTreeMap<[u8; 32], casper_types::contracts::Contract> = BTreeMap::new();
     for transform in effects.transforms() {
-        let TransformKindV2::Write(value) = transform.kind() else { continue };
+        let TransformKindV2::Write(value) = transform.kind() else {
+            continue;
+        };
         match (transform.key(), value) {
             (Key::Hash(addr), StoredValue::ContractWasm(wasm)) => {
                 let bytes = wasm.clone().take_bytes();
                 match wasms.iter().find(|(a, _)| a == addr) {
                     Some((_, earlier)) if *earlier == bytes => {}
-                    Some(_) => bail!("ContractWasm {} written twice with different bytes", hex::encode(addr)),
+                    Some(_) => bail!(
+                        "ContractWasm {} written twice with different bytes",
+                        hex::encode(addr)
+                    ),
                     None => wasms.push((*addr, bytes)),
                 }
             }
@@ -244,7 +304,9 @@ fn contracts_from_effects(effects: &casper_types::execution::Effects) -> Result<
             (key, StoredValue::ContractWasm(_) | StoredValue::Contract(_)) => {
                 bail!("ContractWasm/Contract written under unexpected key {key}")
             }
-            (key, StoredValue::ByteCode(_)) => bail!("ByteCode written under {key}: addressable-entity mode is not supported"),
+            (key, StoredValue::ByteCode(_)) => {
+                bail!("ByteCode written under {key}: addressable-entity mode is not supported")
+            }
             _ => {}
         }
     }
@@ -276,13 +338,21 @@ fn contracts_from_effects(effects: &casper_types::execution::Effects) -> Result<
 fn read_contract(builder: &LmdbWasmTestBuilder, contract_hash: [u8; 32]) -> Result<StoredContract> {
     let contract = match builder.query(None, Key::Hash(contract_hash), &[]) {
         Ok(StoredValue::Contract(c)) => c,
-        Ok(other) => bail!("Key::Hash({}) holds a {}, not a Contract", hex::encode(contract_hash), other.type_name()),
+        Ok(other) => bail!(
+            "Key::Hash({}) holds a {}, not a Contract",
+            hex::encode(contract_hash),
+            other.type_name()
+        ),
         Err(e) => bail!("querying Key::Hash({}): {e}", hex::encode(contract_hash)),
     };
     let wasm_hash = contract.contract_wasm_hash().value();
     let bytes = match builder.query(None, Key::Hash(wasm_hash), &[]) {
         Ok(StoredValue::ContractWasm(w)) => w.take_bytes(),
-        Ok(other) => bail!("Key::Hash({}) holds a {}, not a ContractWasm", hex::encode(wasm_hash), other.type_name()),
+        Ok(other) => bail!(
+            "Key::Hash({}) holds a {}, not a ContractWasm",
+            hex::encode(wasm_hash),
+            other.type_name()
+        ),
         Err(e) => bail!("querying Key::Hash({}): {e}", hex::encode(wasm_hash)),
     };
     Ok(StoredContract {
@@ -295,8 +365,13 @@ fn read_contract(builder: &LmdbWasmTestBuilder, contract_hash: [u8; 32]) -> Resu
 
 /// The contract under the default account's named key `name`, if that key holds a
 /// `Key::Hash` of a `Contract`.
-fn read_named_contract(builder: &LmdbWasmTestBuilder, name: &str) -> Result<Option<StoredContract>> {
-    let account = builder.get_account(*DEFAULT_ACCOUNT_ADDR).ok_or_else(|| anyhow!("default account missing"))?;
+fn read_named_contract(
+    builder: &LmdbWasmTestBuilder,
+    name: &str,
+) -> Result<Option<StoredContract>> {
+    let account = builder
+        .get_account(*DEFAULT_ACCOUNT_ADDR)
+        .ok_or_else(|| anyhow!("default account missing"))?;
     match account.named_keys().get(name) {
         Some(Key::Hash(addr)) => match builder.query(None, Key::Hash(*addr), &[]) {
             Ok(StoredValue::Contract(_)) => Ok(Some(read_contract(builder, *addr)?)),
@@ -309,7 +384,8 @@ fn read_named_contract(builder: &LmdbWasmTestBuilder, name: &str) -> Result<Opti
 /// Fails unless every contract taken from the effects reads back identically from committed
 /// state, and every account named key that leads to one of them leads to the same bytes.
 fn cross_check_state(builder: &LmdbWasmTestBuilder, written: &[StoredContract]) -> Result<()> {
-    let by_hash: BTreeMap<[u8; 32], &StoredContract> = written.iter().map(|c| (c.contract_hash, c)).collect();
+    let by_hash: BTreeMap<[u8; 32], &StoredContract> =
+        written.iter().map(|c| (c.contract_hash, c)).collect();
     for c in written {
         let from_state = read_contract(builder, c.contract_hash)?;
         ensure!(
@@ -324,11 +400,15 @@ fn cross_check_state(builder: &LmdbWasmTestBuilder, written: &[StoredContract]) 
             from_state.entry_points
         );
     }
-    let account = builder.get_account(*DEFAULT_ACCOUNT_ADDR).ok_or_else(|| anyhow!("default account missing"))?;
+    let account = builder
+        .get_account(*DEFAULT_ACCOUNT_ADDR)
+        .ok_or_else(|| anyhow!("default account missing"))?;
     let mut via_named_key = BTreeSet::new();
     for (name, key) in account.named_keys().iter() {
         let Key::Hash(addr) = key else { continue };
-        let Some(expected) = by_hash.get(addr) else { continue };
+        let Some(expected) = by_hash.get(addr) else {
+            continue;
+        };
         let from_state = read_named_contract(builder, name)?
             .ok_or_else(|| anyhow!("named key {name:?} does not lead to a Contract"))?;
         ensure!(

@@ -50,12 +50,15 @@ impl Cli {
                 "-h" | "--help" => bail!("{USAGE}"),
                 other => bail!("unexpected argument {other:?}\n{USAGE}"),
             };
-            let value = args.next().ok_or_else(|| anyhow!("{flag} needs a value\n{USAGE}"))?;
+            let value = args
+                .next()
+                .ok_or_else(|| anyhow!("{flag} needs a value\n{USAGE}"))?;
             if slot.replace(value).is_some() {
                 bail!("{flag} given twice");
             }
         }
-        let need = |v: Option<String>, name: &str| v.ok_or_else(|| anyhow!("{name} is required\n{USAGE}"));
+        let need =
+            |v: Option<String>, name: &str| v.ok_or_else(|| anyhow!("{name} is required\n{USAGE}"));
         Ok(Cli {
             scenarios: need(scenarios, "--scenarios")?.into(),
             wasm_dir: need(wasm_dir, "--wasm-dir")?.into(),
@@ -117,8 +120,14 @@ pub enum ArgValue {
 /// The two kinds of step, with everything the engine half needs.
 #[derive(Debug)]
 pub enum StepKind {
-    Session { file: String, bytes: Vec<u8> },
-    Call { named_key: String, entry_point: String },
+    Session {
+        file: String,
+        bytes: Vec<u8>,
+    },
+    Call {
+        named_key: String,
+        entry_point: String,
+    },
 }
 
 pub fn load_scenarios(path: &Path) -> Result<Vec<Scenario>> {
@@ -147,8 +156,12 @@ impl Step {
         let kind = match (&self.session, &self.call) {
             (Some(file), None) => {
                 let path = wasm_dir.join(file);
-                let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                StepKind::Session { file: file.clone(), bytes }
+                let bytes =
+                    fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                StepKind::Session {
+                    file: file.clone(),
+                    bytes,
+                }
             }
             (None, Some(call)) => {
                 for (k, v) in &call.args {
@@ -232,7 +245,8 @@ pub fn write_blob(out: &Path, bytes: &[u8]) -> Result<()> {
 pub fn sorted(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
-            let sorted: BTreeMap<&String, Value> = map.iter().map(|(k, v)| (k, self::sorted(v))).collect();
+            let sorted: BTreeMap<&String, Value> =
+                map.iter().map(|(k, v)| (k, self::sorted(v))).collect();
             Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
         }
         Value::Array(items) => Value::Array(items.iter().map(self::sorted).collect()),
@@ -252,10 +266,16 @@ pub fn write_json(path: &Path, value: &Value) -> Result<()> {
 
 /// Removes answers of scenarios that no longer exist from `<out>/<engine>/<protocol>/`.
 pub fn remove_stale(dir: &Path, keep: &BTreeSet<String>) -> Result<()> {
-    let Ok(entries) = fs::read_dir(dir) else { return Ok(()) };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
     for entry in entries {
         let path = entry?.path();
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
         if path.extension().is_some_and(|e| e == "json") && !keep.contains(&stem) {
             eprintln!("removing stale answer {}", path.display());
             fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
