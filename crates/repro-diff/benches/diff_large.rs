@@ -73,6 +73,30 @@ fn time(runs: usize, mut f: impl FnMut()) -> (Duration, Duration) {
     (t[0], t[runs / 2])
 }
 
+fn memory_child(a: &[u8], b: &[u8], mode: &str) {
+    let input = a.len() + b.len();
+    let opts = if mode == "wat" {
+        DiffOptions::default()
+    } else {
+        DiffOptions {
+            wat: WatSelection::None,
+            ..DiffOptions::default()
+        }
+    };
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = status_kb("VmRSS:").unwrap_or(0);
+    let r = repro_diff::diff(a, b, &opts).unwrap();
+    std::hint::black_box(&r);
+    let peak = status_kb("VmHWM:").unwrap_or(0);
+    let added = peak.saturating_sub(before) * 1024;
+    println!(
+        "memory ({mode}, fresh process): +{} KiB peak over {} KiB resident with both inputs loaded = {:.1}x input",
+        added / 1024,
+        before,
+        added as f64 / input as f64
+    );
+}
+
 fn main() {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/wasm/big.wasm");
@@ -83,7 +107,11 @@ fn main() {
         )
     });
     let b = patch(&a);
-    let input = a.len() + b.len();
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(k) = args.iter().position(|x| x == "--memory-child") {
+        memory_child(&a, &b, &args[k + 1]);
+        return;
+    }
     println!(
         "inputs: A {} bytes, B {} bytes ({})",
         a.len(),
@@ -106,23 +134,15 @@ fn main() {
         r.causes.first().map(|c| c.kind)
     );
 
-    // Peak memory of one structural diff and of one diff with WAT rendering.
-    for (label, opts) in [
-        ("structural", &structural),
-        ("with WAT", &DiffOptions::default()),
-    ] {
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
-        let before = status_kb("VmRSS:").unwrap_or(0);
-        let r = repro_diff::diff(&a, &b, opts).unwrap();
-        std::hint::black_box(&r);
-        let peak = status_kb("VmHWM:").unwrap_or(0);
-        let added = peak.saturating_sub(before) * 1024;
-        println!(
-            "memory ({label}): +{} KiB peak over {} KiB resident = {:.1}x input",
-            added / 1024,
-            before,
-            added as f64 / input as f64
-        );
+    // Peak memory of one diff, each measured in a fresh child process (this binary re-executed)
+    // so that no earlier allocation is reused.
+    for mode in ["structural", "wat"] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--memory-child")
+            .arg(mode)
+            .output()
+            .unwrap();
+        print!("{}", String::from_utf8_lossy(&out.stdout));
     }
 
     let (min, med) = time(15, || {

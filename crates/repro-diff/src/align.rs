@@ -247,24 +247,14 @@ fn tok_key(f: &Func<'_>, t: &Tok) -> u64 {
     use std::hash::{DefaultHasher, Hash, Hasher};
     let mut h = DefaultHasher::new();
     match t {
-        Tok::Raw { .. } => f.raw(t).hash(&mut h),
+        Tok::Raw { .. } | Tok::Long(_) => f.raw(t).hash(&mut h),
         Tok::Func { op, .. } => op.hash(&mut h),
-        Tok::I32(v) => (0x41, *v as i64).hash(&mut h),
-        Tok::I64(v) => (0x42, *v).hash(&mut h),
-        Tok::F32(v) => (0x43, *v as i64).hash(&mut h),
-        Tok::F64(v) => (0x44, *v as i64).hash(&mut h),
+        Tok::I32(_) => (0x41, f.const_value(t)).hash(&mut h),
+        Tok::I64(_) => (0x42, f.const_value(t)).hash(&mut h),
+        Tok::F32(_) => (0x43, f.const_value(t)).hash(&mut h),
+        Tok::F64(_) => (0x44, f.const_value(t)).hash(&mut h),
     }
     h.finish()
-}
-
-fn const_value(t: &Tok) -> i64 {
-    match *t {
-        Tok::I32(v) => v.into(),
-        Tok::I64(v) => v,
-        Tok::F32(v) => v.into(),
-        Tok::F64(v) => v as i64,
-        _ => 0,
-    }
 }
 
 /// Compares an aligned pair.
@@ -291,31 +281,17 @@ pub(crate) fn compare(
     if !structural {
         for (k, (ta, tb)) in fa.toks.iter().zip(&fb.toks).enumerate() {
             let same = match (ta, tb) {
-                (Tok::Raw { .. }, Tok::Raw { .. }) => fa.raw(ta) == fb.raw(tb),
+                (x, y) if x.is_raw() && y.is_raw() => fa.raw(ta) == fb.raw(tb),
                 (Tok::Func { op: oa, index: ia }, Tok::Func { op: ob, index: ib }) => {
                     oa == ob && al.equivalent(*ia, *ib)
                 }
-                (Tok::I32(x), Tok::I32(y)) => {
+                (Tok::I32(_), Tok::I32(_))
+                | (Tok::I64(_), Tok::I64(_))
+                | (Tok::F32(_), Tok::F32(_))
+                | (Tok::F64(_), Tok::F64(_)) => {
+                    let (x, y) = (fa.const_value(ta), fb.const_value(tb));
                     if x != y {
-                        constants.push((k, const_value(ta), const_value(tb)));
-                    }
-                    true
-                }
-                (Tok::I64(x), Tok::I64(y)) => {
-                    if x != y {
-                        constants.push((k, *x, *y));
-                    }
-                    true
-                }
-                (Tok::F32(x), Tok::F32(y)) => {
-                    if x != y {
-                        constants.push((k, const_value(ta), const_value(tb)));
-                    }
-                    true
-                }
-                (Tok::F64(x), Tok::F64(y)) => {
-                    if x != y {
-                        constants.push((k, const_value(ta), const_value(tb)));
+                        constants.push((k, x, y));
                     }
                     true
                 }

@@ -471,10 +471,7 @@ pub(crate) fn side_facts(m: &Module<'_>, profiles: &[&dyn CostProfile]) -> SideF
     let instrumentation = instrument::facts(m);
     let mut profile_fits: Vec<_> =
         if instrumentation.metering.is_some() || instrumentation.stack_limiter.is_some() {
-            profiles
-                .iter()
-                .map(|p| instrument::fit(m, &instrumentation, *p))
-                .collect()
+            instrument::fit_all(m, &instrumentation, profiles)
         } else {
             Vec::new()
         };

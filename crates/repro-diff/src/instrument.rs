@@ -118,7 +118,7 @@ const GLOBAL_SET: u8 = 0x24;
 
 fn raw<'f>(f: &'f Func<'_>, i: usize) -> Option<&'f [u8]> {
     match f.toks.get(i)? {
-        t @ Tok::Raw { .. } => Some(f.raw(t)),
+        t if t.is_raw() => Some(f.raw(t)),
         _ => None,
     }
 }
@@ -258,27 +258,30 @@ pub(crate) fn const_role(facts: &InstrumentationFacts, f: &Func<'_>, i: usize) -
     ConstRole::Other
 }
 
-/// Checks one profile against a module's instrumentation.
-pub(crate) fn fit(
+/// Checks every profile against a module's instrumentation (each body decoded once).
+pub(crate) fn fit_all(
     m: &Module<'_>,
     facts: &InstrumentationFacts,
-    profile: &dyn CostProfile,
-) -> ProfileFit {
-    let mut out = ProfileFit {
-        profile: profile.name().to_string(),
-        fits: false,
-        blocks_checked: 0,
-        blocks_matching: 0,
-        contradictions: 0,
-        stack_limit_matches: None,
-        grow_cost_matches: None,
-    };
-    if let (Some(l), Some(p)) = (&facts.stack_limiter, profile.stack_limit()) {
-        out.stack_limit_matches = Some(l.limits == [p]);
-    }
-    if let (Some(g), Some(p)) = (&facts.grow_counter, profile.grow_cost()) {
-        out.grow_cost_matches = Some(g.multiplier == p);
-    }
+    profiles: &[&dyn CostProfile],
+) -> Vec<ProfileFit> {
+    let mut out: Vec<ProfileFit> = profiles
+        .iter()
+        .map(|profile| ProfileFit {
+            profile: profile.name().to_string(),
+            fits: false,
+            blocks_checked: 0,
+            blocks_matching: 0,
+            contradictions: 0,
+            stack_limit_matches: match (&facts.stack_limiter, profile.stack_limit()) {
+                (Some(l), Some(p)) => Some(l.limits == [p]),
+                _ => None,
+            },
+            grow_cost_matches: match (&facts.grow_counter, profile.grow_cost()) {
+                (Some(g), Some(p)) => Some(g.multiplier == p),
+                _ => None,
+            },
+        })
+        .collect();
     if let Some(meter) = &facts.metering {
         let limiter_global = facts.stack_limiter.as_ref().map(|l| l.global);
         let grow_fn = facts.grow_counter.as_ref().map(|g| g.function_index);
@@ -287,23 +290,27 @@ pub(crate) fn fit(
                 continue;
             }
             let Some(ops) = operators(f) else { continue };
-            check_function(
-                f,
-                &ops,
-                meter.function_index,
-                limiter_global,
-                grow_fn,
-                profile,
-                &mut out,
-            );
+            for (profile, fit) in profiles.iter().zip(out.iter_mut()) {
+                check_function(
+                    f,
+                    &ops,
+                    meter.function_index,
+                    limiter_global,
+                    grow_fn,
+                    *profile,
+                    fit,
+                );
+            }
         }
     }
-    let checked = out.blocks_checked > 0 || out.stack_limit_matches.is_some();
-    out.fits = checked
-        && out.blocks_matching == out.blocks_checked
-        && out.contradictions == 0
-        && out.stack_limit_matches != Some(false)
-        && out.grow_cost_matches != Some(false);
+    for fit in &mut out {
+        let checked = fit.blocks_checked > 0 || fit.stack_limit_matches.is_some();
+        fit.fits = checked
+            && fit.blocks_matching == fit.blocks_checked
+            && fit.contradictions == 0
+            && fit.stack_limit_matches != Some(false)
+            && fit.grow_cost_matches != Some(false);
+    }
     out
 }
 

@@ -129,7 +129,24 @@ pub fn diff(a: &[u8], b: &[u8], options: &DiffOptions<'_>) -> Result<DiffReport>
         }
     };
     if !wanted.is_empty() {
-        let (wa, wb) = (render::function_wats(a), render::function_wats(b));
+        let keep = |imports: u32,
+                    side: fn(&FunctionEntry) -> &Option<FunctionRef>|
+         -> std::collections::BTreeSet<usize> {
+            wanted
+                .iter()
+                .filter_map(|&k| {
+                    side(&report.functions.entries[k])
+                        .as_ref()
+                        .map(|f| (f.index - imports) as usize)
+                })
+                .collect()
+        };
+        let keep_a = keep(ma.num_func_imports, |e| &e.a);
+        let keep_b = keep(mb.num_func_imports, |e| &e.b);
+        let (wa, wb) = (
+            render::function_wats(a, &keep_a),
+            render::function_wats(b, &keep_b),
+        );
         for k in wanted {
             let e = &mut report.functions.entries[k];
             let text = |w: &Option<Vec<String>>,

@@ -67,23 +67,34 @@ pub(crate) struct Custom<'a> {
 }
 
 /// One operator of a function body, with function indices and constants lifted out so that bodies
-/// can be compared modulo renumbering and modulo constants.
+/// can be compared modulo renumbering and modulo constants. 8 bytes: a module's token streams
+/// stay within a few times its size.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Tok {
-    /// Any other operator: its encoding is `body[start..end]`.
+    /// Any other operator: its encoding is `body[start..start + len]`.
     Raw {
         start: u32,
-        end: u32,
+        len: u16,
     },
+    /// An operator longer than 65535 bytes (a huge `br_table`): `Func::long[i]` holds its range.
+    Long(u32),
     /// `call`, `return_call` or `ref.func` (opcode byte) with its function index.
     Func {
         op: u8,
         index: u32,
     },
     I32(i32),
-    I64(i64),
+    /// `i64.const`: the value is `Func::wide[i]`.
+    I64(u32),
     F32(u32),
-    F64(u64),
+    /// `f64.const`: the bits are `Func::wide[i]`.
+    F64(u32),
+}
+
+impl Tok {
+    pub fn is_raw(&self) -> bool {
+        matches!(self, Tok::Raw { .. } | Tok::Long(_))
+    }
 }
 
 /// A defined function.
@@ -98,6 +109,10 @@ pub(crate) struct Func<'a> {
     /// Byte length of the locals declaration at the start of `body`.
     pub locals_len: usize,
     pub toks: Vec<Tok>,
+    /// Ranges of [`Tok::Long`] operators.
+    pub long: Vec<(u32, u32)>,
+    /// Values of [`Tok::I64`] and [`Tok::F64`].
+    pub wide: Vec<u64>,
     /// Hash of the body bytes.
     pub exact: u64,
     /// Hash with function indices abstracted.
@@ -109,8 +124,22 @@ pub(crate) struct Func<'a> {
 impl Func<'_> {
     pub fn raw<'s>(&'s self, tok: &Tok) -> &'s [u8] {
         match *tok {
-            Tok::Raw { start, end } => &self.body[start as usize..end as usize],
+            Tok::Raw { start, len } => &self.body[start as usize..start as usize + len as usize],
+            Tok::Long(i) => {
+                let (s, e) = self.long[i as usize];
+                &self.body[s as usize..e as usize]
+            }
             _ => &[],
+        }
+    }
+
+    /// The value of a constant token, as a signed 64-bit number (floats as their bits).
+    pub fn const_value(&self, tok: &Tok) -> i64 {
+        match *tok {
+            Tok::I32(v) => v.into(),
+            Tok::F32(v) => v.into(),
+            Tok::I64(i) | Tok::F64(i) => self.wide[i as usize] as i64,
+            _ => 0,
         }
     }
 
@@ -744,6 +773,19 @@ fn parse_body<'a>(
     let locals_len = locals.original_position() - base;
     let mut ops = body.get_operators_reader().map_err(perr)?;
     let mut toks = Vec::with_capacity(bytes.len() / 2);
+    let mut long: Vec<(u32, u32)> = Vec::new();
+    let mut wide: Vec<u64> = Vec::new();
+    let raw_tok =
+        |start: usize, end: usize, long: &mut Vec<(u32, u32)>| match u16::try_from(end - start) {
+            Ok(len) => Tok::Raw {
+                start: start as u32,
+                len,
+            },
+            Err(_) => {
+                long.push((start as u32, end as u32));
+                Tok::Long(long.len() as u32 - 1)
+            }
+        };
     while !ops.eof() {
         let (op, at) = ops.read_with_offset().map_err(perr)?;
         let start = at - base;
@@ -772,17 +814,20 @@ fn parse_body<'a>(
                 index: function_index,
             },
             Operator::I32Const { value } => Tok::I32(value),
-            Operator::I64Const { value } => Tok::I64(value),
+            Operator::I64Const { value } => {
+                wide.push(value as u64);
+                Tok::I64(wide.len() as u32 - 1)
+            }
             Operator::F32Const { value } => Tok::F32(value.bits()),
-            Operator::F64Const { value } => Tok::F64(value.bits()),
+            Operator::F64Const { value } => {
+                wide.push(value.bits());
+                Tok::F64(wide.len() as u32 - 1)
+            }
             Operator::Block { blockty } | Operator::Loop { blockty } | Operator::If { blockty } => {
                 if matches!(blockty, BlockType::FuncType(_)) {
                     features.multi_value += 1;
                 }
-                Tok::Raw {
-                    start: start as u32,
-                    end: end as u32,
-                }
+                raw_tok(start, end, &mut long)
             }
             Operator::CallIndirect {
                 type_index,
@@ -794,18 +839,13 @@ fn parse_body<'a>(
                 if table_index != 0 {
                     features.reference_types += 1;
                 }
-                Tok::Raw {
-                    start: start as u32,
-                    end: end as u32,
-                }
+                raw_tok(start, end, &mut long)
             }
-            _ => Tok::Raw {
-                start: start as u32,
-                end: end as u32,
-            },
+            _ => raw_tok(start, end, &mut long),
         };
         toks.push(tok);
     }
+    toks.shrink_to_fit();
     let mut f = Func {
         index,
         type_index,
@@ -813,6 +853,8 @@ fn parse_body<'a>(
         offset: base,
         locals_len,
         toks,
+        long,
+        wide,
         exact: 0,
         norm: 0,
         skel: 0,
@@ -833,7 +875,7 @@ fn hashes(f: &Func<'_>) -> (u64, u64, u64) {
     f.locals().hash(&mut skel);
     for t in &f.toks {
         match t {
-            Tok::Raw { .. } => {
+            Tok::Raw { .. } | Tok::Long(_) => {
                 let r = f.raw(t);
                 r.hash(&mut norm);
                 r.hash(&mut skel);
@@ -842,21 +884,15 @@ fn hashes(f: &Func<'_>) -> (u64, u64, u64) {
                 op.hash(&mut norm);
                 op.hash(&mut skel);
             }
-            Tok::I32(v) => {
-                (0x41u8, *v as i64).hash(&mut norm);
-                0x41u8.hash(&mut skel);
-            }
-            Tok::I64(v) => {
-                (0x42u8, *v).hash(&mut norm);
-                0x42u8.hash(&mut skel);
-            }
-            Tok::F32(v) => {
-                (0x43u8, *v as i64).hash(&mut norm);
-                0x43u8.hash(&mut skel);
-            }
-            Tok::F64(v) => {
-                (0x44u8, *v as i64).hash(&mut norm);
-                0x44u8.hash(&mut skel);
+            Tok::I32(_) | Tok::I64(_) | Tok::F32(_) | Tok::F64(_) => {
+                let tag: u8 = match t {
+                    Tok::I32(_) => 0x41,
+                    Tok::I64(_) => 0x42,
+                    Tok::F32(_) => 0x43,
+                    _ => 0x44,
+                };
+                (tag, f.const_value(t)).hash(&mut norm);
+                tag.hash(&mut skel);
             }
         }
     }

@@ -1,13 +1,85 @@
 //! Renderings for people: WAT of one function (wasmprinter), unified diffs (similar), and the text
 //! form of a [`DiffReport`] and a [`Fingerprint`]. Pure functions returning `String`s.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use crate::report::*;
 
-/// The WAT text of every defined function, in order, from one print of the whole module.
-pub(crate) fn function_wats(bytes: &[u8]) -> Option<Vec<String>> {
-    let text = match wasmprinter::print_bytes(bytes) {
+fn leb(mut v: usize, out: &mut Vec<u8>) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// A copy of `bytes` reduced for printing: bodies of functions not in `keep` (defined positions)
+/// become `end`, data, datacount and custom sections other than `name` are dropped. Printing that
+/// costs a fraction of printing the whole module, and function positions do not move.
+fn reduced(bytes: &[u8], keep: &BTreeSet<usize>) -> Option<Vec<u8>> {
+    use wasmparser::{Parser, Payload};
+    let mut out = bytes.get(..8)?.to_vec();
+    let mut code: Vec<u8> = Vec::new();
+    let mut n = 0usize;
+    let mut pending = false;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.ok()?;
+        match &payload {
+            Payload::CodeSectionStart { .. } => {
+                pending = true;
+                continue;
+            }
+            Payload::CodeSectionEntry(body) => {
+                let b: &[u8] = if keep.contains(&n) {
+                    body.as_bytes()
+                } else {
+                    &[0x00, 0x0B]
+                };
+                leb(b.len(), &mut code);
+                code.extend_from_slice(b);
+                n += 1;
+                continue;
+            }
+            Payload::DataSection(_) | Payload::DataCountSection { .. } => continue,
+            Payload::CustomSection(c) if c.name() != "name" => continue,
+            _ => {}
+        }
+        if let Some((id, range)) = payload.as_section() {
+            // The code section goes back where it was, before what followed it.
+            if pending {
+                flush_code(&mut out, &mut code, n);
+                pending = false;
+            }
+            out.push(id);
+            leb(range.len(), &mut out);
+            out.extend_from_slice(&bytes[range]);
+        }
+    }
+    if pending {
+        flush_code(&mut out, &mut code, n);
+    }
+    Some(out)
+}
+
+fn flush_code(out: &mut Vec<u8>, code: &mut Vec<u8>, count: usize) {
+    let mut body = Vec::with_capacity(code.len() + 5);
+    leb(count, &mut body);
+    body.append(code);
+    out.push(10);
+    leb(body.len(), out);
+    out.extend_from_slice(&body);
+}
+
+/// The WAT text of the defined functions at positions `keep` (others are empty stubs), from one
+/// print of a reduced copy of the module.
+pub(crate) fn function_wats(bytes: &[u8], keep: &BTreeSet<usize>) -> Option<Vec<String>> {
+    let small = reduced(bytes, keep)?;
+    let text = match wasmprinter::print_bytes(&small) {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!("wasmprinter could not print the module: {e}");
