@@ -19,6 +19,10 @@ TARGET=wasm32v1-none
 TARGET_ROOT="${TARGET_ROOT:-$HERE/target}"
 CHECK=0
 [[ "${1:-}" == "--check" ]] && CHECK=1
+# Some outputs embed panic-location paths of registry sources (CARGO_HOME). Map the local
+# CARGO_HOME to the one the committed bytes were built with, so any machine gets the same bytes.
+CARGO_HOME_DIR="${CARGO_HOME:-$HOME/.cargo}"
+REMAP="--remap-path-prefix=$CARGO_HOME_DIR=/root/.cargo"
 REPRO="not re-checked by the last build.sh run (run build.sh --check)"
 
 # name | flagset (target dir) | RUSTFLAGS (space separated; none = "-") | what it demonstrates
@@ -58,9 +62,10 @@ DERIVED=(
   "multi_ep_stripped_cc5|multi_ep_cc5|wasm-strip -o multi_ep_stripped_cc5.wasm multi_ep_cc5.wasm|node 2.x variant: multi_ep_cc5 with every custom section removed by wabt wasm-strip"
 )
 
-encoded_flags() { # "a b c" → a\x1fb\x1fc ; "-" → empty
-  [[ "$1" == "-" ]] && { printf ''; return; }
-  local IFS=$'\x1f'; local -a parts; read -r -a parts <<<"$(tr ' ' $'\x1f' <<<"$1")"; printf '%s' "${parts[*]}"
+encoded_flags() { # "a b c" → a\x1fb\x1fc\x1f$REMAP ; "-" → $REMAP
+  local all="$REMAP"
+  [[ "$1" == "-" ]] || all="$1 $REMAP"
+  tr ' ' $'\x1f' <<<"$all" | tr -d '\n'
 }
 
 build_all() { # $1 = target root; builds every fixture, prints nothing but cargo's stderr
@@ -107,5 +112,5 @@ fi
 
 # Verify the property of every fixture (fails if one is missing) and regenerate the README table.
 python3 "$HERE/verify.py" "$OUT" "$TESTDATA/README.md" \
-  --reproducible "$REPRO" --rustc "$(rustc -vV)" --cargo "$(cargo -V)" --wabt "$(wasm-strip --version)" \
+  --remap="$REMAP" --reproducible "$REPRO" --rustc "$(rustc -vV)" --cargo "$(cargo -V)" --wabt "$(wasm-strip --version)" \
   --fixtures "$(printf '%s\n' "${FIXTURES[@]}")" --derived "$(printf '%s\n' "${DERIVED[@]}")"
