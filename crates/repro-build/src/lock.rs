@@ -211,7 +211,11 @@ pub struct Reconstruction {
     pub resolver_cargo: String,
     /// Yanked versions published before the cut-off that resolution skipped and were pinned.
     pub yanked_pins: Vec<YankedPin>,
-    /// Lock entries published after the cut-off (should be empty; a warning otherwise).
+    /// Packages that a yanked pin pulled in at a version published after the cut-off (`cargo
+    /// update` has no `--publish-time`), moved back to the newest version published before it.
+    #[serde(default)]
+    pub cutoff_downgrades: Vec<YankedPin>,
+    /// Lock entries still published after the cut-off (should be empty; a warning otherwise).
     pub after_cutoff: Vec<String>,
     /// Lock version written.
     pub lock_version: u32,
@@ -262,6 +266,7 @@ pub fn reconstruct(
         ));
     }
     let mut pins = Vec::new();
+    let mut cutoff_downgrades = Vec::new();
     let mut tried = std::collections::BTreeSet::new();
     for _round in 0..8 {
         let lock = read_lock(ws)?;
@@ -276,47 +281,41 @@ pub fn reconstruct(
             if !tried.insert((name.clone(), vers.clone(), to.clone())) {
                 continue;
             }
+            // Tentative: a pin is kept only if the whole graph can then be resolved from versions
+            // published before the cut-off (as the resolver of that day had to).
+            let saved = fs_err::read_to_string(ws.join("Cargo.lock"))?;
             let out = Invocation::new(resolver.cargo(), ws, env.clone())
-                .args([
-                    "update",
-                    "-Zunstable-options",
-                    "-p",
-                    &format!("{name}@{vers}"),
-                    "--precise",
-                    &to,
-                ])
+                .args(["update", "-Zunstable-options", "-p"])
+                .arg(format!("{name}@{vers}"))
+                .args(["--precise", &to])
                 .output()?;
-            if out.success {
-                tracing::info!(%name, from = %vers, %to, "pinned a version yanked after the cut-off");
-                pins.push(YankedPin {
-                    name,
-                    from: vers,
-                    to,
-                });
-                changed = true;
-            } else {
+            if !out.success {
                 tracing::info!(%name, %to, stderr = %tail(&out.stderr, 3), "yanked version not eligible");
+                continue;
             }
+            let moved = downgrade_after_cutoff(host, resolver, ws, publish_time)?;
+            let late = late_entries(host, ws, publish_time)?;
+            if !late.is_empty() {
+                tracing::info!(%name, %to, ?late, "yanked version not eligible: it needs versions published after the cut-off");
+                fs_err::write(ws.join("Cargo.lock"), saved)?;
+                continue;
+            }
+            tracing::info!(%name, from = %vers, %to, "pinned a version yanked after the cut-off");
+            pins.push(YankedPin {
+                name,
+                from: vers,
+                to,
+            });
+            cutoff_downgrades.extend(moved);
+            changed = true;
         }
         if !changed {
             break;
         }
     }
-    let lock = read_lock(ws)?;
-    let mut after_cutoff = Vec::new();
-    for (name, vers) in registry_packages(&lock) {
-        if let Some(entries) = index_entries(host, &name)?
-            && let Some(e) = entries.iter().find(|e| e.vers == vers)
-            && e.pubtime.as_deref().is_some_and(|t| t > publish_time)
-        {
-            after_cutoff.push(format!("{name} {vers}"));
-        }
-    }
+    let after_cutoff = late_entries(host, ws, publish_time)?;
     if !after_cutoff.is_empty() {
-        tracing::warn!(
-            ?after_cutoff,
-            "lock entries published after the cut-off (pulled in by a yanked pin)"
-        );
+        tracing::warn!(?after_cutoff, "lock entries published after the cut-off");
     }
     let lock_version = lock_version_for(target_cargo_minor);
     let text = fs_err::read_to_string(ws.join("Cargo.lock"))?;
@@ -328,9 +327,83 @@ pub fn reconstruct(
         publish_time: publish_time.into(),
         resolver_cargo: resolver.cargo_v.clone(),
         yanked_pins: pins,
+        cutoff_downgrades,
         after_cutoff,
         lock_version,
     })
+}
+
+/// Moves every lock entry published after `publish_time` back to the newest version published at
+/// or before it that the dependents accept (tried newest first, as the resolver would have).
+fn downgrade_after_cutoff(
+    host: &HostEnv,
+    resolver: &Toolchain,
+    ws: &Path,
+    publish_time: &str,
+) -> Result<Vec<YankedPin>, BuildError> {
+    let mut moved = Vec::new();
+    for _round in 0..8 {
+        let lock = read_lock(ws)?;
+        let mut changed = false;
+        for (name, vers) in registry_packages(&lock) {
+            let Some(entries) = index_entries(host, &name)? else {
+                continue;
+            };
+            let late = entries
+                .iter()
+                .find(|e| e.vers == vers)
+                .is_some_and(|e| e.pubtime.as_deref().is_some_and(|t| t > publish_time));
+            let Some(current) = parse_semver(&vers) else {
+                continue;
+            };
+            if !late {
+                continue;
+            }
+            let mut candidates: Vec<(Semver, &IndexEntry)> = entries
+                .iter()
+                .filter(|e| e.pubtime.as_deref().is_some_and(|t| t <= publish_time))
+                .filter_map(|e| Some((parse_semver(&e.vers)?, e)))
+                .filter(|(v, _)| *v < current)
+                .collect();
+            candidates.sort_by(|a, b| b.0.cmp(&a.0));
+            for (_, candidate) in candidates.iter().take(12) {
+                let out = Invocation::new(resolver.cargo(), ws, host.base_env())
+                    .args(["update", "-Zunstable-options", "-p"])
+                    .arg(format!("{name}@{vers}"))
+                    .args(["--precise", &candidate.vers])
+                    .output()?;
+                if out.success {
+                    tracing::info!(%name, from = %vers, to = %candidate.vers, "moved back before the cut-off");
+                    moved.push(YankedPin {
+                        name: name.clone(),
+                        from: vers.clone(),
+                        to: candidate.vers.clone(),
+                    });
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    Ok(moved)
+}
+
+/// `name version` of every lock entry published after `publish_time`.
+fn late_entries(host: &HostEnv, ws: &Path, publish_time: &str) -> Result<Vec<String>, BuildError> {
+    let lock = read_lock(ws)?;
+    let mut late = Vec::new();
+    for (name, vers) in registry_packages(&lock) {
+        if let Some(entries) = index_entries(host, &name)?
+            && let Some(e) = entries.iter().find(|e| e.vers == vers)
+            && e.pubtime.as_deref().is_some_and(|t| t > publish_time)
+        {
+            late.push(format!("{name} {vers}"));
+        }
+    }
+    Ok(late)
 }
 
 fn read_lock(ws: &Path) -> Result<toml::Value, BuildError> {
