@@ -1,6 +1,6 @@
 //! `cargo run -p repro-diff --example diff A.wasm B.wasm`: the text report, without the CLI.
 
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -98,10 +98,10 @@ fn pair_by_key<K: std::hash::Hash + Eq>(
         if al.a2b[i].is_some() {
             continue;
         }
-        if let Some(g) = groups.get_mut(&(key(f), ma.func_sig(f.index).cloned())) {
-            if let Some(j) = g.pop() {
-                al.pair(i, j, why);
-            }
+        if let Some(g) = groups.get_mut(&(key(f), ma.func_sig(f.index).cloned()))
+            && let Some(j) = g.pop()
+        {
+            al.pair(i, j, why);
         }
     }
 }
@@ -115,12 +115,11 @@ fn pair_by_names(
     why: &'static str,
 ) {
     for (name, &ia) in a {
-        if let Some(&ib) = b.get(name) {
-            if let (Some(i), Some(j)) = (defined(ma, ia), defined(mb, ib)) {
-                if same_sig(ma, &ma.funcs[i], mb, &mb.funcs[j]) {
-                    al.pair(i, j, why);
-                }
-            }
+        if let Some(&ib) = b.get(name)
+            && let (Some(i), Some(j)) = (defined(ma, ia), defined(mb, ib))
+            && same_sig(ma, &ma.funcs[i], mb, &mb.funcs[j])
+        {
+            al.pair(i, j, why);
         }
     }
 }
@@ -168,10 +167,10 @@ pub(crate) fn align(ma: &Module<'_>, mb: &Module<'_>) -> Alignment {
     // 3. Element-segment membership (same segment, same slot).
     for (sa, sb) in ma.elements.iter().zip(&mb.elements) {
         for (&fa, &fb) in sa.funcs.iter().zip(&sb.funcs) {
-            if let (Some(i), Some(j)) = (defined(ma, fa), defined(mb, fb)) {
-                if same_sig(ma, &ma.funcs[i], mb, &mb.funcs[j]) {
-                    al.pair(i, j, "element");
-                }
+            if let (Some(i), Some(j)) = (defined(ma, fa), defined(mb, fb))
+                && same_sig(ma, &ma.funcs[i], mb, &mb.funcs[j])
+            {
+                al.pair(i, j, "element");
             }
         }
     }
@@ -203,13 +202,12 @@ pub(crate) fn align(ma: &Module<'_>, mb: &Module<'_>) -> Alignment {
                 continue;
             }
             for (x, y) in ca.into_iter().zip(cb) {
-                if let (Some(p), Some(q)) = (defined(ma, x), defined(mb, y)) {
-                    if al.a2b[p].is_none()
-                        && al.b2a[q].is_none()
-                        && same_sig(ma, &ma.funcs[p], mb, &mb.funcs[q])
-                    {
-                        candidates.push((p, q));
-                    }
+                if let (Some(p), Some(q)) = (defined(ma, x), defined(mb, y))
+                    && al.a2b[p].is_none()
+                    && al.b2a[q].is_none()
+                    && same_sig(ma, &ma.funcs[p], mb, &mb.funcs[q])
+                {
+                    candidates.push((p, q));
                 }
             }
         }

@@ -135,22 +135,20 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
                 .entries
                 .iter()
                 .find(|e| e.constant_roles.contains_key(&ConstRole::Metering))
+                && let Some(k) = e.constants.iter().find(|k| k.role == ConstRole::Metering)
             {
-                if let Some(k) = e.constants.iter().find(|k| k.role == ConstRole::Metering) {
-                    c.evidence
-                        .push(format!("e.g. charged {} in A, {} in B", k.a, k.b));
-                }
+                c.evidence
+                    .push(format!("e.g. charged {} in A, {} in B", k.a, k.b));
             }
             if let (Some(ga), Some(gb)) = (
                 &fa.instrumentation.grow_counter,
                 &fb.instrumentation.grow_counter,
-            ) {
-                if ga.multiplier != gb.multiplier {
-                    c.evidence.push(format!(
-                        "memory-grow cost per page: A {}, B {}",
-                        ga.multiplier, gb.multiplier
-                    ));
-                }
+            ) && ga.multiplier != gb.multiplier
+            {
+                c.evidence.push(format!(
+                    "memory-grow cost per page: A {}, B {}",
+                    ga.multiplier, gb.multiplier
+                ));
             }
             let (pa, pb) = (fits(fa), fits(fb));
             if !fa.profile_fits.is_empty() {
@@ -275,13 +273,13 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
                 list(&pb.registry_index_dirs)
             ));
         }
-        if pa.registry_roots != pb.registry_roots {
-            if let ([a], [b]) = (pa.registry_roots.as_slice(), pb.registry_roots.as_slice()) {
-                c.remaps.push(Remap {
-                    from: b.clone(),
-                    to: a.clone(),
-                });
-            }
+        if pa.registry_roots != pb.registry_roots
+            && let ([a], [b]) = (pa.registry_roots.as_slice(), pb.registry_roots.as_slice())
+        {
+            c.remaps.push(Remap {
+                from: b.clone(),
+                to: a.clone(),
+            });
         }
         let (da, db) = (common_dir(&pa.checkouts), common_dir(&pb.checkouts));
         if da != db {
@@ -294,15 +292,14 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
                 c.remaps.push(Remap { from: b, to: a });
             }
         }
-        if c.remaps.is_empty() {
-            if let ([a], [b]) = (pa.homes.as_slice(), pb.homes.as_slice()) {
-                if a != b {
-                    c.remaps.push(Remap {
-                        from: b.clone(),
-                        to: a.clone(),
-                    });
-                }
-            }
+        if c.remaps.is_empty()
+            && let ([a], [b]) = (pa.homes.as_slice(), pb.homes.as_slice())
+            && a != b
+        {
+            c.remaps.push(Remap {
+                from: b.clone(),
+                to: a.clone(),
+            });
         }
         let only_a: Vec<&String> = xa.difference(&xb).take(3).collect();
         let only_b: Vec<&String> = xb.difference(&xa).take(3).collect();

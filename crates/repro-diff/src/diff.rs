@@ -477,11 +477,9 @@ pub(crate) fn side_facts(m: &Module<'_>, profiles: &[&dyn CostProfile]) -> SideF
         };
     // Stable sort: fitting first, then by share of matching blocks; caller's order otherwise.
     profile_fits.sort_by_key(|f: &instrument::ProfileFit| {
-        let share = if f.blocks_checked == 0 {
-            0
-        } else {
-            f.blocks_matching * 1000 / f.blocks_checked
-        };
+        let share = (f.blocks_matching * 1000)
+            .checked_div(f.blocks_checked)
+            .unwrap_or(0);
         (!f.fits, std::cmp::Reverse(share))
     });
     SideFacts {

@@ -159,10 +159,11 @@ pub(crate) fn facts(m: &Module<'_>) -> InstrumentationFacts {
     let mut sites: BTreeMap<u32, BTreeMap<u32, usize>> = BTreeMap::new();
     for f in &m.funcs {
         for w in f.toks.windows(2) {
-            if let (Tok::I32(n), Tok::Func { op: 0x10, index }) = (w[0], w[1]) {
-                if index < m.num_func_imports && is_void_i32(m, index) {
-                    *sites.entry(index).or_default().entry(n as u32).or_default() += 1;
-                }
+            if let (Tok::I32(n), Tok::Func { op: 0x10, index }) = (w[0], w[1])
+                && index < m.num_func_imports
+                && is_void_i32(m, index)
+            {
+                *sites.entry(index).or_default().entry(n as u32).or_default() += 1;
             }
         }
     }
@@ -236,23 +237,24 @@ pub(crate) fn facts(m: &Module<'_>) -> InstrumentationFacts {
 /// The role of the constant at token `i` of `f`.
 pub(crate) fn const_role(facts: &InstrumentationFacts, f: &Func<'_>, i: usize) -> ConstRole {
     if let (Some(meter), Some(Tok::Func { op: 0x10, index })) = (&facts.metering, f.toks.get(i + 1))
+        && *index == meter.function_index
     {
-        if *index == meter.function_index {
-            return ConstRole::Metering;
-        }
+        return ConstRole::Metering;
     }
-    if let Some(g) = facts.grow_counter.as_ref() {
-        if g.function_index == f.index && i == 2 {
-            return ConstRole::GrowCost;
-        }
+    if let Some(g) = facts.grow_counter.as_ref()
+        && g.function_index == f.index
+        && i == 2
+    {
+        return ConstRole::GrowCost;
     }
-    if let Some(l) = &facts.stack_limiter {
-        if i > 0 && global_of(f, i - 1, GLOBAL_GET) == Some(l.global) {
-            match raw(f, i + 1) {
-                Some([0x4B]) => return ConstRole::StackLimit,
-                Some([0x6A] | [0x6B]) => return ConstRole::StackCost,
-                _ => {}
-            }
+    if let Some(l) = &facts.stack_limiter
+        && i > 0
+        && global_of(f, i - 1, GLOBAL_GET) == Some(l.global)
+    {
+        match raw(f, i + 1) {
+            Some([0x4B]) => return ConstRole::StackLimit,
+            Some([0x6A] | [0x6B]) => return ConstRole::StackCost,
+            _ => {}
         }
     }
     ConstRole::Other

@@ -483,14 +483,12 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
         match payload {
             Payload::Version {
                 encoding, range, ..
-            } => {
-                if encoding != wasmparser::Encoding::Module {
-                    return Err(Error::malformed(
-                        input,
-                        range.start,
-                        "a component, not a core module",
-                    ));
-                }
+            } if encoding != wasmparser::Encoding::Module => {
+                return Err(Error::malformed(
+                    input,
+                    range.start,
+                    "a component, not a core module",
+                ));
             }
             Payload::TypeSection(r) => {
                 for group in r {
@@ -649,17 +647,17 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
                 }
             }
             Payload::DataCountSection { .. } => {}
-            Payload::CodeSectionStart { count, range, .. } => {
-                if count as usize != func_types.len() {
-                    return Err(Error::malformed(
-                        input,
-                        range.start,
-                        format!(
-                            "code section has {count} bodies but the function section declares {}",
-                            func_types.len()
-                        ),
-                    ));
-                }
+            Payload::CodeSectionStart { count, range, .. }
+                if count as usize != func_types.len() =>
+            {
+                return Err(Error::malformed(
+                    input,
+                    range.start,
+                    format!(
+                        "code section has {count} bodies but the function section declares {}",
+                        func_types.len()
+                    ),
+                ));
             }
             Payload::CodeSectionEntry(body) => {
                 let type_index = *func_types.get(code_index).ok_or_else(|| {
@@ -746,10 +744,10 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
         if e.kind == "global" {
             // Mutable exported globals need the mutable-globals feature; we do not track globals'
             // mutability by index beyond the rendered text.
-            if let Some(g) = m.globals.get(e.index as usize) {
-                if g.contains("(mut ") {
-                    m.features.mutable_global_import_export += 1;
-                }
+            if let Some(g) = m.globals.get(e.index as usize)
+                && g.contains("(mut ")
+            {
+                m.features.mutable_global_import_export += 1;
             }
         }
     }

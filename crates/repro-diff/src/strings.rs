@@ -22,10 +22,10 @@ pub(crate) fn printable_strings(bytes: &[u8], min: usize) -> Vec<&str> {
             _ => {}
         }
     }
-    if let Some(s) = start {
-        if bytes.len() - s >= min {
-            out.push(std::str::from_utf8(&bytes[s..]).unwrap_or_default());
-        }
+    if let Some(s) = start
+        && bytes.len() - s >= min
+    {
+        out.push(std::str::from_utf8(&bytes[s..]).unwrap_or_default());
     }
     out
 }
