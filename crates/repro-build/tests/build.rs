@@ -287,3 +287,42 @@ fn real_contract_without_lock_reconstructs_and_rebuilds_identically() {
         Some("1.4.4")
     );
 }
+
+/// The 1.68-era nightly reaches today's sparse index only behind `-Z sparse-registry`, and reads
+/// lock v3. At 2023-01-09 the yanked ed25519 1.5.2 cannot be pinned: its `signature >= 1.3.1`
+/// needs a version published after the date, so the resolver of that day kept 1.2.0.
+#[test]
+fn nightly_2023_01_09_uses_the_sparse_index_behind_z_flag() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("erc20-2023");
+    copy_tree(&fixture("erc20-2023"), &dir);
+    let mut req = request(&dir, root.path(), "wasm32-unknown-unknown");
+    req.host = HostEnv::from_process();
+    req.toolchain = Some("nightly-2023-01-09".into());
+    req.lock_at = Some(LockAt::parse("2023-01-09").unwrap());
+    let out = repro_build::build(&req, &mut NoProgress).unwrap();
+    let prov = read_provenance(&out.artifacts[0].provenance_path);
+    assert_eq!(prov.toolchain.pinned_by, "--toolchain");
+    assert!(
+        prov.toolchain.rustc_vv.contains("release: 1.68.0-nightly"),
+        "{}",
+        prov.toolchain.rustc_vv
+    );
+    assert_eq!(prov.lock.registry_access, "sparse_unstable");
+    assert!(
+        prov.steps
+            .iter()
+            .all(|s| s.argv[..2] == ["-Z", "sparse-registry"])
+    );
+    let rec = prov.lock.reconstruction.as_ref().unwrap();
+    assert_eq!(rec.lock_version, 3);
+    assert!(rec.after_cutoff.is_empty(), "{:?}", rec.after_cutoff);
+    assert_eq!(
+        prov.lock.packages.get("ed25519").map(String::as_str),
+        Some("1.2.0")
+    );
+    assert_eq!(
+        prov.lock.packages.get("casper-types").map(String::as_str),
+        Some("1.5.0")
+    );
+}
