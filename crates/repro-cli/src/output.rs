@@ -30,7 +30,11 @@ pub struct Envelope<'a, T: Serialize> {
 
 /// Prints one pretty JSON document followed by a newline to stdout.
 pub fn print_json<T: Serialize>(kind: &str, payload: &T) -> anyhow::Result<()> {
-    let envelope = Envelope { schema_version: SCHEMA_VERSION, kind, payload };
+    let envelope = Envelope {
+        schema_version: SCHEMA_VERSION,
+        kind,
+        payload,
+    };
     let mut stdout = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut stdout, &envelope).context("writing JSON to stdout")?;
     writeln!(stdout).context("writing to stdout")?;
@@ -40,6 +44,8 @@ pub fn print_json<T: Serialize>(kind: &str, payload: &T) -> anyhow::Result<()> {
 /// Prints text to stdout as is.
 pub fn print_text(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes()).context("writing to stdout")?;
+    stdout
+        .write_all(text.as_bytes())
+        .context("writing to stdout")?;
     Ok(())
 }

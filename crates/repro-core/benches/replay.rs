@@ -19,14 +19,23 @@ fn main() {
     let mut inputs = Vec::new();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--iterations" => iterations = args.next().and_then(|n| n.parse().ok()).expect("--iterations N"),
+            "--iterations" => {
+                iterations = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--iterations N")
+            }
             "--protocol" => protocol = args.next().expect("--protocol V"),
             "--measure-sizes" => measure_sizes = true,
             other => inputs.push(other.to_owned()),
         }
     }
-    assert!(!inputs.is_empty(), "usage: replay [--protocol V] [--iterations N] FILE:ep1,ep2 ...");
-    let protocol = Protocol::mainnet(protocol.parse().expect("protocol version")).expect("known protocol");
+    assert!(
+        !inputs.is_empty(),
+        "usage: replay [--protocol V] [--iterations N] FILE:ep1,ep2 ..."
+    );
+    let protocol =
+        Protocol::mainnet(protocol.parse().expect("protocol version")).expect("known protocol");
     let options = ReplayOptions { measure_sizes };
     for input in inputs {
         let (file, eps) = input.split_once(':').expect("FILE:ep1,ep2");
@@ -34,7 +43,10 @@ fn main() {
         let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{file}: {e}"));
         let once = || {
             let pre = repro_core::preprocess(&protocol, &bytes, options).expect("accepted");
-            pre.install(&entry_points).expect("installed").bytes.len()
+            pre.install_once(&entry_points)
+                .expect("installed")
+                .bytes
+                .len()
         };
         for _ in 0..3 {
             std::hint::black_box(once());

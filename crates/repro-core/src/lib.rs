@@ -252,28 +252,40 @@ pub fn load_stored(
 
 impl Preprocessed {
     /// What `add_contract_version` stores for a contract with these entry-point names (the keys
-    /// of the stored `Contract.entry_points`; order and duplicates do not matter).
+    /// of the stored `Contract.entry_points`; order and duplicates do not matter). The module is
+    /// kept for further installs by the same session, as the node keeps it.
     pub fn install<S: AsRef<str>>(&self, entry_points: &[S]) -> Result<Installed, Rejection> {
+        self.clone().install_once(entry_points)
+    }
+
+    /// [`Preprocessed::install`] for the last (or only) contract of a session: consumes the
+    /// module instead of cloning it.
+    pub fn install_once<S: AsRef<str>>(self, entry_points: &[S]) -> Result<Installed, Rejection> {
+        let Preprocessed {
+            protocol,
+            line,
+            options,
+            module,
+            mut steps,
+        } = self;
         let names: Vec<&str> = entry_points.iter().map(AsRef::as_ref).collect();
-        let measure = self.options.measure_sizes;
-        let mut steps = self.steps.clone();
+        let measure = options.measure_sizes;
         let _span = tracing::debug_span!("install", entry_points = ?names).entered();
-        let bytes = match &self.module {
+        let bytes = match module {
             LineModule::Pwasm016(m) => lines::pwasm016::install(m, &names, measure, &mut steps),
             LineModule::Cwu1(m) => lines::cwu1::install(m, &names, measure, &mut steps),
             LineModule::Cwu2(m) => lines::cwu2::install(m, &names, measure, &mut steps),
             LineModule::Cwu3(m) => lines::cwu3::install(m, &names, measure, &mut steps),
             LineModule::Cwu4(m) => lines::cwu4::install(m, &names, measure, &mut steps),
         }
-        .map_err(|f| rejection(self.protocol, self.line, f))?;
+        .map_err(|f| rejection(protocol, line, f))?;
         steps.push(Step::Serialize {
             output_bytes: bytes.len(),
-            sha256: hex::encode(Sha256::digest(&bytes)),
         });
         let record = TransformationRecord {
-            protocol: self.protocol,
-            line: self.line,
-            crates: self.line.crates(),
+            protocol,
+            line,
+            crates: line.crates(),
             steps,
         };
         Ok(Installed { bytes, record })

@@ -79,7 +79,7 @@ pub enum Step {
         after: Shape,
     },
     /// `serialize`: the bytes the node stores as `ContractWasm`.
-    Serialize { output_bytes: usize, sha256: String },
+    Serialize { output_bytes: usize },
 }
 
 /// The record of one replay: what ran, with which configuration, and each step.

@@ -52,6 +52,9 @@ fn installs() -> BTreeMap<String, BTreeMap<usize, (String, Vec<Vec<String>>)>> {
                         .collect()
                 })
                 .collect();
+            // Engines list the contracts of one session in different orders: sort for stability.
+            let mut sets: Vec<Vec<String>> = sets;
+            sets.sort();
             let wasm = step["wasm"].as_str().unwrap().to_owned();
             out.entry(scenario.clone())
                 .or_default()

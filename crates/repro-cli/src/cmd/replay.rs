@@ -99,11 +99,18 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         Err(rejection) => return rejected(args.format, &args.input, rejection),
     };
     let mut installed: Vec<Installed> = Vec::with_capacity(groups.len());
-    for names in &groups {
+    let (last, others) = groups
+        .split_last()
+        .expect("clap requires one --entry-points");
+    for names in others {
         match processed.install(names) {
             Ok(i) => installed.push(i),
             Err(rejection) => return rejected(args.format, &args.input, rejection),
         }
+    }
+    match processed.install_once(last) {
+        Ok(i) => installed.push(i),
+        Err(rejection) => return rejected(args.format, &args.input, rejection),
     }
     // Everything succeeded: only now touch the file system, each file atomically.
     for (install, path) in installed.iter().zip(&args.output) {
@@ -281,9 +288,10 @@ fn render_text(report: &Report<'_>) -> String {
     for install in &report.installs {
         let _ = writeln!(
             s,
-            "contract [{}] -> {}",
+            "contract [{}] -> {} (sha256 {})",
             install.entry_points.join(", "),
-            install.output
+            install.output,
+            install.sha256
         );
         for step in install
             .record
@@ -379,9 +387,6 @@ fn describe(step: &Step) -> String {
             },
             size(after)
         ),
-        Step::Serialize {
-            output_bytes,
-            sha256,
-        } => format!("serialize     {output_bytes} bytes, sha256 {sha256}"),
+        Step::Serialize { output_bytes } => format!("serialize     {output_bytes} bytes"),
     }
 }

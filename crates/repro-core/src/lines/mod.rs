@@ -457,7 +457,6 @@ macro_rules! line_impl {
                 after: shape(&module, measure),
             });
 
-            let grow = instructions(&module).any(|i| matches!(i, Instruction::GrowMemory(_)));
             let costs = &run.config.opcode_costs;
             let module = match inject_gas(run.pipeline.rules, costs, module)? {
                 Ok(module) => module,
@@ -484,8 +483,17 @@ macro_rules! line_impl {
                     ));
                 }
             };
+            // One pass: the charges, and whether `memory.grow` survives — after injection it only
+            // exists inside the grow counter the injection added (which itself calls gas once).
             let gas_index = function_imports(&module).saturating_sub(1) as u32;
-            let gas_calls = instructions(&module).filter(|i| matches!(i, Instruction::Call(f) if *f == gas_index)).count();
+            let (mut gas_calls, mut grow) = (0usize, false);
+            for instruction in instructions(&module) {
+                match instruction {
+                    Instruction::Call(f) if *f == gas_index => gas_calls += 1,
+                    Instruction::GrowMemory(_) => grow = true,
+                    _ => {}
+                }
+            }
             steps.push(Step::InjectGas {
                 rules: run.pipeline.rules,
                 costs: run
@@ -525,7 +533,7 @@ macro_rules! line_impl {
 
         /// `get_module_from_entry_points`: check the names, `optimize` a clone, `serialize`.
         pub(crate) fn install(
-            module: &Module,
+            mut module: Module,
             entry_points: &[&str],
             measure: bool,
             steps: &mut Vec<Step>,
@@ -552,7 +560,6 @@ macro_rules! line_impl {
                     _ => None,
                 })
                 .collect();
-            let mut module = module.clone();
             let names: Vec<&str> = entry_points.to_vec();
             let optimized = guarded(Stage::Install, "optimize", || $utils::optimize(&mut module, names))?;
             if let Err(error) = optimized {
