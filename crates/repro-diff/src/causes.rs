@@ -415,15 +415,17 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
     }
 
     // Fallback.
-    if out.is_empty()
-        || fc.instructions_differ + fc.only_in_a + fc.only_in_b > 0
-            && out.iter().all(|c| c.score < 50)
-    {
-        let mut c = cause(
-            CauseKind::CodeDiffers,
-            30,
-            "the code differs for no reason recognisable in the bytes: source, dependency versions, features or optimisation settings",
-        );
+    // Also listed (last) whenever code differs and nothing above accounts for all of it, so a
+    // partial explanation never hides changed code.
+    let code_changed = fc.instructions_differ + fc.only_in_a + fc.only_in_b > 0;
+    let instrumented = out.iter().any(|c| c.kind == CauseKind::InstrumentedOneSide);
+    if out.is_empty() || code_changed && !instrumented {
+        let summary = if out.is_empty() {
+            "the code differs for no reason recognisable in the bytes: source, dependency versions, features or optimisation settings"
+        } else {
+            "code also differs beyond the causes above: source, dependency versions, features, optimisation settings or post-processing (wasm-opt)"
+        };
+        let mut c = cause(CauseKind::CodeDiffers, 30, summary);
         c.evidence.push(format!(
             "{} functions with different instructions, {} only in A, {} only in B, {} constants only",
             fc.instructions_differ, fc.only_in_a, fc.only_in_b, fc.constants_only

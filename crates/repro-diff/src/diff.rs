@@ -99,7 +99,41 @@ fn by_index(section: &str, a: &[String], b: &[String], out: &mut Vec<ItemChange>
 
 fn items(ma: &Module<'_>, mb: &Module<'_>, al: &Alignment) -> Vec<ItemChange> {
     let mut out = Vec::new();
-    by_index("type", &ma.types, &mb.types, &mut out);
+    // Types as multisets: a reordered type section is not a change.
+    let mut ta: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    let mut tb: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    for (i, t) in ma.types.iter().enumerate() {
+        ta.entry(t).or_default().push(i as u32);
+    }
+    for (i, t) in mb.types.iter().enumerate() {
+        tb.entry(t).or_default().push(i as u32);
+    }
+    let empty = Vec::new();
+    for t in ta.keys().chain(tb.keys()).collect::<BTreeSet<_>>() {
+        let (xa, xb) = (ta.get(t).unwrap_or(&empty), tb.get(t).unwrap_or(&empty));
+        for &i in xa.iter().skip(xb.len()) {
+            out.push(ItemChange {
+                section: "type".into(),
+                change: Change::Removed,
+                index_a: Some(i),
+                index_b: None,
+                name: None,
+                a: Some(t.to_string()),
+                b: None,
+            });
+        }
+        for &i in xb.iter().skip(xa.len()) {
+            out.push(ItemChange {
+                section: "type".into(),
+                change: Change::Added,
+                index_a: None,
+                index_b: Some(i),
+                name: None,
+                a: None,
+                b: Some(t.to_string()),
+            });
+        }
+    }
     // Imports by (module, name).
     let key = |i: &crate::module::Import| format!("{}.{}", i.module, i.name);
     let ib: BTreeMap<String, (usize, &crate::module::Import)> = mb
