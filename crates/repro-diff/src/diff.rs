@@ -150,7 +150,7 @@ fn items(ma: &Module<'_>, mb: &Module<'_>, al: &Alignment) -> Vec<ItemChange> {
         .collect();
     for (name, (k, i)) in &ia {
         match ib.get(name) {
-            Some((kb, j)) if i.desc == j.desc && k == kb => {}
+            Some((_, j)) if i.desc == j.desc => {}
             Some((kb, j)) => out.push(ItemChange {
                 section: "import".into(),
                 change: Change::Changed,

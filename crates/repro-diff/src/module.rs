@@ -519,7 +519,12 @@ pub(crate) fn parse(input: Input, bytes: &[u8]) -> Result<Module<'_>> {
                     let (desc, func_type) = match imp.ty {
                         TypeRef::Func(t) => {
                             m.num_func_imports += 1;
-                            (format!("(func (type {t}))"), Some(t))
+                            // The signature, not the type index: renumbered types are no change.
+                            let desc = m.types.get(t as usize).cloned();
+                            (
+                                desc.unwrap_or_else(|| format!("(func (type {t}))")),
+                                Some(t),
+                            )
                         }
                         TypeRef::Table(t) => (table_text(&t), None),
                         TypeRef::Memory(mt) => (memory_text(&mt), None),
