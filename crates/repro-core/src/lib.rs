@@ -56,13 +56,31 @@ pub enum ConfigSource {
 /// A protocol version with everything that decides how its node processes Wasm.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Protocol {
-    pub version: ProtocolVersion,
-    pub pipeline: Pipeline,
-    pub wasm: WasmConfig,
-    pub source: ConfigSource,
+    version: ProtocolVersion,
+    pipeline: Pipeline,
+    wasm: WasmConfig,
+    source: ConfigSource,
 }
 
 impl Protocol {
+    pub fn version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    /// The node release's crates, gas rules and checks.
+    pub fn pipeline(&self) -> Pipeline {
+        self.pipeline
+    }
+
+    /// The configuration values (checked by [`Protocol::new`] to fit the pipeline's rules).
+    pub fn wasm(&self) -> &WasmConfig {
+        &self.wasm
+    }
+
+    pub fn source(&self) -> &ConfigSource {
+        &self.source
+    }
+
     /// A mainnet protocol version from the built-in table. An unknown version is an error that
     /// lists the known ones.
     pub fn mainnet(version: ProtocolVersion) -> Result<Protocol, ProtocolError> {

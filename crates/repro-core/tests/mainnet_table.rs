@@ -43,12 +43,13 @@ fn built_in_table_equals_the_real_mainnet_chainspecs() {
         let spec = parse_chainspec(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         let ours = Protocol::mainnet(spec.version).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
-            ours.wasm, spec.wasm,
+            *ours.wasm(),
+            spec.wasm,
             "{name}: built-in table differs from the real chainspec"
         );
         // The file also builds a valid protocol of its own (the --chainspec path).
         let from_file = Protocol::from_chainspec(&spec, &name, text.as_bytes()).unwrap();
-        assert_eq!(from_file.pipeline, ours.pipeline);
+        assert_eq!(from_file.pipeline(), ours.pipeline());
         checked.push(spec.version);
     }
     // Every 1.x version in the table was checked against a file.
@@ -78,7 +79,7 @@ fn testnet_chainspec_builds_a_protocol_of_its_release() {
     assert_eq!(spec.network.as_deref(), Some("casper-test"));
     let protocol = Protocol::from_chainspec(&spec, "testnet-1.5.6.toml", text.as_bytes()).unwrap();
     assert_eq!(
-        protocol.pipeline,
+        protocol.pipeline(),
         Pipeline::for_version("1.5.6".parse().unwrap()).unwrap()
     );
 }

@@ -105,9 +105,9 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn assert_config_matches(file: &Path, protocol: &Protocol, engine: &serde_json::Value) {
     let engine: WasmConfig = serde_json::from_value(engine.clone())
         .unwrap_or_else(|e| panic!("{}: wasm_config does not parse: {e}", file.display()));
-    let mut ours = protocol.wasm.flatten();
+    let mut ours = protocol.wasm().flatten();
     let mut theirs = engine.flatten();
-    if protocol.pipeline.rules != GasRules::ClassSet {
+    if protocol.pipeline().rules != GasRules::ClassSet {
         ours.remove("opcode_costs.regular");
         theirs.remove("opcode_costs.regular");
     }
@@ -116,7 +116,7 @@ fn assert_config_matches(file: &Path, protocol: &Protocol, engine: &serde_json::
         theirs,
         "{}: the engine ran another Wasm configuration than our table for {}",
         file.display(),
-        protocol.version
+        protocol.version()
     );
 }
 

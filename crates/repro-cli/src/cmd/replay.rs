@@ -254,15 +254,15 @@ fn render_text(report: &Report<'_>) -> String {
     use std::fmt::Write;
     let p = report.protocol;
     let mut s = String::new();
-    let source = match &p.source {
+    let source = match p.source() {
         repro_core::ConfigSource::Mainnet => "mainnet table".to_owned(),
         repro_core::ConfigSource::Chainspec { name, .. } => format!("chainspec {name}"),
     };
     let _ = writeln!(
         s,
         "protocol {} ({source}) — {}",
-        p.version,
-        p.pipeline.line.crates()
+        p.version(),
+        p.pipeline().line.crates()
     );
     let _ = writeln!(
         s,
