@@ -13,3 +13,10 @@ if ! command -v wasm-strip >/dev/null 2>&1 || ! command -v wasm-opt >/dev/null 2
   apt-get update -qq
   apt-get install -y -qq wabt binaryen
 fi
+
+# Fuzzing (repro-diff's cargo-fuzz targets): a nightly toolchain through rustup, cargo-fuzz from
+# crates.io.
+rustup toolchain install nightly --profile minimal
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked
+fi
