@@ -22,8 +22,8 @@ use crate::output::{self, Format};
 const AFTER_HELP: &str = "\
 Toolchain: from the crate's rust-toolchain(.toml) (walking up to the workspace root) or
 --toolchain; installed through rustup with the wasm target when missing (not with --offline).
-Remap tokens for FROM: {cargo_home}, {home}, {source} (the private copy of the workspace),
-{target_dir}.
+Remap tokens, alone or starting FROM: {cargo_home}, {home}, {source} (the private copy of the
+workspace), {target_dir}; e.g. --remap {cargo_home}/registry/src=/home/alice/.cargo/registry/src
 
 Examples:
   casper-repro build ./contract
