@@ -97,7 +97,10 @@ impl Remap {
         let (from, to) = s
             .rsplit_once('=')
             .ok_or_else(|| BuildError::BadRemap(s.into()))?;
-        if from.is_empty() || to.is_empty() || (from.starts_with('{') && !is_token(from)) {
+        if from.is_empty()
+            || to.is_empty()
+            || (from.starts_with('{') && leading_token(from).is_none())
+        {
             return Err(BuildError::BadRemap(s.into()));
         }
         Ok(Self {
@@ -172,8 +175,14 @@ struct CacheManifest {
     artifacts: Vec<(String, String)>, // (package, file)
 }
 
-fn is_token(s: &str) -> bool {
-    matches!(s, "{cargo_home}" | "{home}" | "{source}" | "{target_dir}")
+const TOKENS: [&str; 4] = ["{cargo_home}", "{home}", "{source}", "{target_dir}"];
+
+/// The token `s` starts with (`{cargo_home}` or `{cargo_home}/registry/...`), if any.
+fn leading_token(s: &str) -> Option<&'static str> {
+    TOKENS.into_iter().find(|t| {
+        s.strip_prefix(t)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
 }
 
 /// Builds, or returns the cached result of an identical earlier build.
@@ -343,13 +352,16 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
     // Remaps: tokens resolved against this build's private locations.
     let mut remap_pairs: Vec<(String, String, String)> = Vec::new(); // (given, from, to)
     let resolve_token = |from: &str| -> String {
-        match from {
+        let Some(token) = leading_token(from) else {
+            return from.to_owned();
+        };
+        let base = match token {
             "{cargo_home}" => req.host.cargo_home.display().to_string(),
             "{home}" => req.host.home.display().to_string(),
             "{source}" => ws_copy.display().to_string(),
-            "{target_dir}" => target_dir.display().to_string(),
-            other => other.to_owned(),
-        }
+            _ => target_dir.display().to_string(),
+        };
+        format!("{base}{}", &from[token.len()..])
     };
     for r in &req.remaps {
         remap_pairs.push((
@@ -854,6 +866,10 @@ mod tests {
         assert!(Remap::parse("nope").is_err());
         assert!(Remap::parse("=x").is_err());
         assert!(Remap::parse("{nope}=/x").is_err());
+        assert!(Remap::parse("{cargo_home}x=/x").is_err());
+        assert!(
+            Remap::parse("{cargo_home}/registry/src/index.crates.io-1949cf8c6b5b557f=/y").is_ok()
+        );
     }
 
     #[test]

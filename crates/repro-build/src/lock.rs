@@ -569,13 +569,18 @@ pub fn vendor(
 pub const GIT_INDEX_SRC_DIR: &str = "github.com-1ecc6299db9ec823";
 
 /// Digest and version of a lock file.
-pub fn lock_facts(ws: &Path) -> Result<(String, BTreeMap<String, String>), BuildError> {
+pub fn lock_facts(ws: &Path) -> Result<(String, BTreeMap<String, Vec<String>>), BuildError> {
     let bytes = fs_err::read(ws.join("Cargo.lock"))?;
     let lock: toml::Value = toml::from_str(&String::from_utf8_lossy(&bytes))
         .map_err(|e| BuildError::parse("Cargo.lock", e))?;
     Ok((
         crate::source::sha256_hex(&bytes),
-        registry_packages(&lock).into_iter().collect(),
+        registry_packages(&lock)
+            .into_iter()
+            .fold(BTreeMap::new(), |mut m, (name, vers)| {
+                m.entry(name).or_insert_with(Vec::new).push(vers);
+                m
+            }),
     ))
 }
 

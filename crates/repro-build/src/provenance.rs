@@ -90,8 +90,9 @@ pub struct LockInfo {
     pub registry_access: String,
     /// Present when reconstructed.
     pub reconstruction: Option<crate::lock::Reconstruction>,
-    /// `name version` of every crates.io package in the lock.
-    pub packages: BTreeMap<String, String>,
+    /// Every crates.io package in the lock: name -> versions (a crate can appear in several
+    /// semver-incompatible versions).
+    pub packages: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
