@@ -365,7 +365,7 @@ fn downgrade_after_cutoff(
                 .filter_map(|e| Some((parse_semver(&e.vers)?, e)))
                 .filter(|(v, _)| *v < current)
                 .collect();
-            candidates.sort_by(|a, b| b.0.cmp(&a.0));
+            candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
             for (_, candidate) in candidates.iter().take(12) {
                 let out = Invocation::new(resolver.cargo(), ws, host.base_env())
                     .args(["update", "-Zunstable-options", "-p"])

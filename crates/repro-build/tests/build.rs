@@ -275,7 +275,7 @@ fn real_contract_without_lock_reconstructs_and_rebuilds_identically() {
         rec.lock_version, 3,
         "cargo 1.70-nightly reads lock v3, not v4"
     );
-    assert_eq!(versions(&prov_a, "casper-types"), ["1.6.0"]);
+    assert_eq!(versions(prov_a, "casper-types"), ["1.6.0"]);
     assert!(
         rec.yanked_pins
             .iter()
@@ -284,7 +284,7 @@ fn real_contract_without_lock_reconstructs_and_rebuilds_identically() {
         rec.yanked_pins
     );
     assert!(rec.after_cutoff.is_empty(), "{:?}", rec.after_cutoff);
-    assert_eq!(versions(&prov_a, "casper-contract"), ["1.4.4"]);
+    assert_eq!(versions(prov_a, "casper-contract"), ["1.4.4"]);
     assert_eq!(prov_a.artifact.sha256, prov_b.artifact.sha256);
     // The whole reconstructed lock as of 2023-04-30, the resolver's version filtered out.
     let mut lock = serde_json::to_value(&prov_a.lock).unwrap();
