@@ -48,3 +48,24 @@ for f, e in engine.items():
     name = f.rsplit("/", 1)[-1]
     print(f"{name:<16} {e['bytes']:>8} {e['min_ns']/1e6:>7.2f} ms {o['min_ns']/1e6:>8.2f} ms {ratio:>7.3f}")
 PY
+
+# Wall-clock time on a shared machine is noisy; instructions executed are not. Under callgrind,
+# run each tool twice with different iteration counts; the difference divided by the number of
+# extra replays is the instruction count of one replay (setup and file reading cancel out).
+# bench-ee-7-0-3 runs min(10, N) warm-up replays before N timed ones; repro-core's bench runs 3.
+if [ "${INSTRUCTIONS:-1}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
+  count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'; }
+  ours_bin=$(ls -t target/release/deps/replay-* | grep -v '\.d$' | head -n1)
+  echo
+  echo "instructions per replay (callgrind; engine / repro-core):"
+  for input in "${inputs[@]}"; do
+    e2=$(count oracles/ee-7.0.3/target/release/bench-ee-7-0-3 --iterations 2 "$input")
+    e4=$(count oracles/ee-7.0.3/target/release/bench-ee-7-0-3 --iterations 4 "$input")
+    o2=$(count "$ours_bin" --protocol 1.5.8 --iterations 2 "$input")
+    o4=$(count "$ours_bin" --protocol 1.5.8 --iterations 4 "$input")
+    python3 -c "
+e = ($e4 - $e2) / 4   # engine: (4+4) - (2+2) replays
+o = ($o4 - $o2) / 2   # repro-core: (3+4) - (3+2) replays
+print(f'{\"$input\".split(\":\")[0].rsplit(\"/\", 1)[-1]:<16} {e:>14,.0f} {o:>14,.0f}   ratio {o / e:.3f}')"
+  done
+fi

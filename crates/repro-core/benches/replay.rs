@@ -15,7 +15,7 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let mut iterations = 50usize;
     let mut protocol = "1.5.8".to_owned();
-    let mut measure_sizes = false;
+    let mut detailed = false;
     let mut inputs = Vec::new();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -26,7 +26,7 @@ fn main() {
                     .expect("--iterations N")
             }
             "--protocol" => protocol = args.next().expect("--protocol V"),
-            "--measure-sizes" => measure_sizes = true,
+            "--detailed" => detailed = true,
             other => inputs.push(other.to_owned()),
         }
     }
@@ -36,7 +36,7 @@ fn main() {
     );
     let protocol =
         Protocol::mainnet(protocol.parse().expect("protocol version")).expect("known protocol");
-    let options = ReplayOptions { measure_sizes };
+    let options = ReplayOptions { detailed };
     for input in inputs {
         let (file, eps) = input.split_once(':').expect("FILE:ep1,ep2");
         let entry_points: Vec<&str> = eps.split(',').collect();

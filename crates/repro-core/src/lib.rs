@@ -156,16 +156,15 @@ impl Protocol {
 /// Knobs of a replay that do not change its result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReplayOptions {
-    /// Serialize the module after every step to report its size (costs one extra serialization
-    /// per step; the engine itself does not do this).
-    pub measure_sizes: bool,
+    /// A detailed record: the module's size after every step (one extra serialization per
+    /// step) and the number of metered blocks (one extra pass). The node does neither; without
+    /// them a replay does the node's work plus only what feature unification requires.
+    pub detailed: bool,
 }
 
 impl Default for ReplayOptions {
     fn default() -> Self {
-        Self {
-            measure_sizes: true,
-        }
+        Self { detailed: true }
     }
 }
 
@@ -206,7 +205,7 @@ pub fn preprocess(
     let run = Run {
         pipeline: protocol.pipeline,
         config: &protocol.wasm,
-        measure_sizes: options.measure_sizes,
+        detailed: options.detailed,
     };
     let mut steps = Vec::new();
     let _span = tracing::debug_span!("preprocess", protocol = %protocol.version, line = run.pipeline.line.id()).entered();
@@ -240,7 +239,7 @@ pub fn load_stored(
     options: ReplayOptions,
 ) -> Result<Preprocessed, Rejection> {
     let line = protocol.pipeline.line;
-    let measure = options.measure_sizes;
+    let measure = options.detailed;
     let mut steps = Vec::new();
     let module = match line {
         Line::Pwasm016 => lines::pwasm016::load_stored(line, stored, measure, &mut steps)
@@ -287,7 +286,7 @@ impl Preprocessed {
             mut steps,
         } = self;
         let names: Vec<&str> = entry_points.iter().map(AsRef::as_ref).collect();
-        let measure = options.measure_sizes;
+        let measure = options.detailed;
         let _span = tracing::debug_span!("install", entry_points = ?names).entered();
         let bytes = match module {
             LineModule::Pwasm016(m) => lines::pwasm016::install(m, &names, measure, &mut steps),

@@ -12,7 +12,7 @@ use crate::version::ProtocolVersion;
 /// Shape of a module at one point of the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Shape {
-    /// Serialized size in bytes (`None` when sizes were not measured).
+    /// Serialized size in bytes (detailed records only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<usize>,
     /// Imported + defined functions.
@@ -57,9 +57,13 @@ pub enum Step {
         rules: GasRules,
         /// The opcode costs used, by chainspec name.
         costs: BTreeMap<String, u32>,
-        metered_blocks: usize,
-        /// `memory.grow` was found and replaced by a call to an added grow-counter function.
-        grow_counter: bool,
+        /// Number of `call $env.gas` charges (detailed records only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        metered_blocks: Option<usize>,
+        /// `memory.grow` was found and replaced by a call to an added grow-counter function
+        /// (detailed records only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        grow_counter: Option<bool>,
         after: Shape,
     },
     /// `stack_height::inject_limiter`.

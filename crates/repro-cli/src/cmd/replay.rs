@@ -349,8 +349,9 @@ fn describe(step: &Step) -> String {
             after,
             ..
         } => format!(
-            "gas           {rules:?} rules, {metered_blocks} metered blocks{}; {}",
-            if *grow_counter {
+            "gas           {rules:?} rules{}{}; {}",
+            metered_blocks.map_or(String::new(), |n| format!(", {n} metered blocks")),
+            if *grow_counter == Some(true) {
                 ", grow counter added"
             } else {
                 ""

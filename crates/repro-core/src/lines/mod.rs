@@ -87,7 +87,7 @@ pub(crate) fn per_opcode(costs: &OpcodeCosts) -> &ControlFlow {
 pub(crate) struct Run<'a> {
     pub pipeline: Pipeline,
     pub config: &'a WasmConfig,
-    pub measure_sizes: bool,
+    pub detailed: bool,
 }
 
 /// Generates a line module over `$wasm` (parity-wasm / casper-wasm) and `$utils`
@@ -405,7 +405,7 @@ macro_rules! line_impl {
 
         /// The node's `preprocess` for this line.
         pub(crate) fn preprocess(run: Run<'_>, bytes: &[u8], steps: &mut Vec<Step>) -> Result<Module, Failure> {
-            let measure = run.measure_sizes;
+            let measure = run.detailed;
             let node_2x = run.pipeline.line.sign_ext();
             let module = deserialize(bytes, Stage::Preprocess, node_2x)?;
             reject_unsupported_features(&module, run.pipeline.line, Stage::Preprocess)?;
@@ -483,17 +483,21 @@ macro_rules! line_impl {
                     ));
                 }
             };
-            // One pass: the charges, and whether `memory.grow` survives — after injection it only
-            // exists inside the grow counter the injection added (which itself calls gas once).
-            let gas_index = function_imports(&module).saturating_sub(1) as u32;
-            let (mut gas_calls, mut grow) = (0usize, false);
-            for instruction in instructions(&module) {
-                match instruction {
-                    Instruction::Call(f) if *f == gas_index => gas_calls += 1,
-                    Instruction::GrowMemory(_) => grow = true,
-                    _ => {}
+            // Detailed records only (the node does no such pass): the charges, and whether
+            // `memory.grow` survives — after injection it only exists inside the grow counter the
+            // injection added (which itself calls gas once).
+            let counts = measure.then(|| {
+                let gas_index = function_imports(&module).saturating_sub(1) as u32;
+                let (mut gas_calls, mut grow) = (0usize, false);
+                for instruction in instructions(&module) {
+                    match instruction {
+                        Instruction::Call(f) if *f == gas_index => gas_calls += 1,
+                        Instruction::GrowMemory(_) => grow = true,
+                        _ => {}
+                    }
                 }
-            }
+                (gas_calls - usize::from(grow), grow)
+            });
             steps.push(Step::InjectGas {
                 rules: run.pipeline.rules,
                 costs: run
@@ -503,8 +507,8 @@ macro_rules! line_impl {
                     .filter_map(|(k, v)| k.strip_prefix("opcode_costs.").map(|k| (k.to_owned(), v)))
                     .filter(|(k, _)| run.pipeline.rules == GasRules::ClassSet || k != "regular")
                     .collect(),
-                metered_blocks: gas_calls - usize::from(grow),
-                grow_counter: grow,
+                metered_blocks: counts.map(|(blocks, _)| blocks),
+                grow_counter: counts.map(|(_, grow)| grow),
                 after: shape(&module, measure),
             });
 
