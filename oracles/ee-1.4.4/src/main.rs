@@ -2,8 +2,6 @@
 //! 0.16.0 + parity-wasm 0.41.0), the engine of node 1.4.4 (mainnet 1.4.4): no validation, no table rewrite.
 //! Contract of inputs and outputs: docs/oracle-harness.md.
 
-mod harness;
-
 use std::collections::BTreeMap;
 
 use casper_engine_test_support::{

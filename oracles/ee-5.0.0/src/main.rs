@@ -2,8 +2,6 @@
 //! engine of node 1.5.0-rc.1 / 1.5.1 / 1.5.2, whose Wasm crates are also those of mainnet 1.4.15.
 //! Contract of inputs and outputs: docs/oracle-harness.md.
 
-mod harness;
-
 use std::collections::BTreeMap;
 
 use casper_engine_test_support::{
