@@ -233,6 +233,32 @@ fn bad_inputs_exit_2_with_a_clear_message() {
         assert!(!out.exists(), "{name}: wrote output");
         insta::assert_snapshot!(format!("bad_input__{name}"), snapshot_text(&r, tmp.path()));
     }
+    // Two contracts, the second output cannot be written: neither is written.
+    let first = tmp.path().join("first.wasm");
+    let r = run(bin()
+        .args([
+            "replay",
+            "--protocol",
+            "1.5.8",
+            "testdata/wasm/two_contracts.wasm",
+            "-e",
+            "get,inc",
+            "-o",
+        ])
+        .arg(&first)
+        .args(["-e", "double,get,reset", "-o"])
+        .arg(tmp.path().join("no-such-dir/second.wasm")));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        !first.exists(),
+        "the first output must not be written when the second fails"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     // One output per contract.
     let r = run(bin()
         .args([

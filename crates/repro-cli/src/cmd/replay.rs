@@ -112,10 +112,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         Ok(i) => installed.push(i),
         Err(rejection) => return rejected(args.format, &args.input, rejection),
     }
-    // Everything succeeded: only now touch the file system, each file atomically.
-    for (install, path) in installed.iter().zip(&args.output) {
-        write_atomically(path, &install.bytes)?;
-    }
+    // Everything succeeded: only now touch the file system. All temporary files are written
+    // first and renamed only when every one of them is complete.
+    let files: Vec<(&Path, &[u8])> = args
+        .output
+        .iter()
+        .map(PathBuf::as_path)
+        .zip(installed.iter().map(|i| i.bytes.as_slice()))
+        .collect();
+    write_all_atomically(&files)?;
     let report = Report {
         protocol: &protocol,
         input: args.input.display().to_string(),
@@ -223,24 +228,40 @@ fn rejected(
     Err(anyhow::Error::new(rejection).context(format!("replaying {}", input.display())))
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
+/// Writes each file to a temporary file beside its path, then, once all are written, renames them
+/// into place. On an error no temporary file is left behind.
+pub fn write_all_atomically(files: &[(&Path, &[u8])]) -> anyhow::Result<()> {
+    let mut temps: Vec<(PathBuf, &Path)> = Vec::with_capacity(files.len());
+    let cleanup = |temps: &[(PathBuf, &Path)]| {
+        for (tmp, _) in temps {
+            let _ = std::fs::remove_file(tmp);
+        }
     };
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    fs_err::write(&tmp, bytes)?;
-    if let Err(e) = fs_err::rename(&tmp, path) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.into());
+    for (path, bytes) in files {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let Some(name) = path.file_name() else {
+            cleanup(&temps);
+            bail!("{} is not a file path", path.display());
+        };
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        if let Err(e) = fs_err::write(&tmp, bytes) {
+            cleanup(&temps);
+            return Err(e.into());
+        }
+        temps.push((tmp, path));
+    }
+    for (index, (tmp, path)) in temps.iter().enumerate() {
+        if let Err(e) = fs_err::rename(tmp, path) {
+            cleanup(&temps[index..]);
+            return Err(e.into());
+        }
     }
     Ok(())
 }
