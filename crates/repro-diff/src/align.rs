@@ -304,19 +304,7 @@ pub(crate) fn compare(
     if structural {
         let ka: Vec<u64> = fa.toks.iter().map(|t| tok_key(fa, t)).collect();
         let kb: Vec<u64> = fb.toks.iter().map(|t| tok_key(fb, t)).collect();
-        let ops = similar::capture_diff_slices_deadline(
-            similar::Algorithm::Myers,
-            &ka,
-            &kb,
-            Some(std::time::Instant::now() + std::time::Duration::from_millis(50)),
-        );
-        let changed = ops
-            .iter()
-            .map(|op| match op.tag() {
-                similar::DiffTag::Equal => 0,
-                _ => op.old_range().len().max(op.new_range().len()),
-            })
-            .sum();
+        let changed = changed_tokens(&ka, &kb);
         return PairDiff {
             class: FunctionClass::InstructionsDiffer,
             constants: Vec::new(),
@@ -353,4 +341,33 @@ pub(crate) fn compare(
         constants: Vec::new(),
         changed_instructions: None,
     }
+}
+
+/// Largest `a.len() + b.len()` (after trimming the common prefix and suffix) given to an exact
+/// Myers diff: its work is at most (N+M)·D, about 6.7e7 steps here.
+const EXACT_DIFF_TOKENS: usize = 8192;
+
+/// How many tokens differ between two bodies: an exact Myers diff (no deadline, so the same
+/// inputs always give the same count), or beyond [`EXACT_DIFF_TOKENS`] the longer side of what
+/// remains after trimming the common prefix and suffix (an upper bound).
+fn changed_tokens(a: &[u64], b: &[u64]) -> usize {
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (a, b) = (&a[..a.len() - suffix], &b[..b.len() - suffix]);
+    if a.len() + b.len() > EXACT_DIFF_TOKENS {
+        return a.len().max(b.len());
+    }
+    similar::capture_diff_slices(similar::Algorithm::Myers, a, b)
+        .iter()
+        .map(|op| match op.tag() {
+            similar::DiffTag::Equal => 0,
+            _ => op.old_range().len().max(op.new_range().len()),
+        })
+        .sum()
 }
