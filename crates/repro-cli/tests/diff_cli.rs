@@ -183,7 +183,8 @@ fn real_fixtures() {
 }
 
 /// Pairs of real modules (testdata/pairs/real_*: stored modules replayed at several protocol
-/// versions): the first cause, and with the mainnet profiles, which protocol each side fits.
+/// versions, fixture builds with another path remap, opt-level or rustc): the first cause, and
+/// with the mainnet profiles, which protocol each side fits.
 #[test]
 fn real_pairs_with_mainnet_profiles() {
     let pairs = testdata().join("pairs");
@@ -193,7 +194,7 @@ fn real_pairs_with_mainnet_profiles() {
         .filter(|p| p.join("a.ref").exists())
         .collect();
     dirs.sort();
-    assert!(dirs.len() >= 6, "{dirs:?}");
+    assert!(dirs.len() >= 9, "{dirs:?}");
     for dir in dirs {
         let run = Run::new();
         let read = |n: &str| {
@@ -220,7 +221,14 @@ fn real_pairs_with_mainnet_profiles() {
             dir.display()
         );
         let name = dir.file_name().unwrap().to_string_lossy().replace('.', "_");
-        if name.starts_with("real_metering") || name.starts_with("real_stack") {
+        let snapshot = [
+            "real_metering",
+            "real_stack",
+            "real_build_paths",
+            "real_opt_level",
+            "real_rustc",
+        ];
+        if snapshot.iter().any(|p| name.starts_with(p)) {
             let (_, text) = run.run(&["diff", "a.wasm", "b.wasm"]);
             insta::assert_snapshot!(name, text);
         }

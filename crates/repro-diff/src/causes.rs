@@ -27,6 +27,19 @@ fn list(v: &[String]) -> String {
     }
 }
 
+/// The last three components of a source path (`<crate>/src/<file>.rs`, `src/<dir>/<file>.rs`):
+/// the same file wherever the build ran.
+fn file_tail(p: &str) -> &str {
+    let mut cut = p.len();
+    for _ in 0..3 {
+        match p[..cut].rfind('/') {
+            Some(k) => cut = k,
+            None => return p,
+        }
+    }
+    &p[cut + 1..]
+}
+
 fn fits(s: &SideFacts) -> Vec<String> {
     s.profile_fits
         .iter()
@@ -252,7 +265,16 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
             .collect()
     };
     let (xa, xb) = (non_rustc(fa), non_rustc(fb));
-    if xa != xb && (!xa.is_empty() || !xb.is_empty()) {
+    // Only a file embedded under different directories on the two sides shows that the builds
+    // ran elsewhere. Paths present on one side only (e.g. a panic location optimised away by
+    // another opt-level) are a code difference, not a directory one.
+    let moved_files = {
+        let tails_a: BTreeSet<&str> = xa.difference(&xb).map(|p| file_tail(p)).collect();
+        xb.difference(&xa)
+            .filter(|p| tails_a.contains(file_tail(p)))
+            .count()
+    };
+    if moved_files > 0 {
         let mut c = cause(
             CauseKind::BuildPaths,
             85,
@@ -334,11 +356,11 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
             _ => false,
         })
         .count();
-    if reordered > 0 {
-        let pure = fc.constants_only == 0
-            && fc.instructions_differ == 0
-            && fc.only_in_a == 0
-            && fc.only_in_b == 0;
+    let changed = fc.instructions_differ + fc.only_in_a + fc.only_in_b;
+    let pure = fc.constants_only == 0 && changed == 0;
+    // With more functions changed than moved, the new order follows from the changed code
+    // (another compiler or opt-level inlines and splits differently); it is no cause of its own.
+    if reordered > 0 && (pure || reordered >= changed) {
         let mut c = cause(
             CauseKind::Reordered,
             if pure { 80 } else { 40 },
