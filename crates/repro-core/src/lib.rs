@@ -23,6 +23,7 @@ mod error;
 mod line;
 mod lines;
 pub mod mainnet;
+pub mod metering;
 mod record;
 mod version;
 
