@@ -1,0 +1,535 @@
+//! `rpc-ee-7.0.3`: node 1.5.8 JSON-RPC responses for installs the real engine executed.
+//!
+//! ```text
+//! rpc-ee-7-0-3 --wasm-dir testdata/wasm --out testdata/rpc
+//! ```
+//!
+//! For each case a real `Deploy` (casper-types 6, whose `Deploy` JSON, bytesrepr and hash are the
+//! 1.5 node's) is built and signed with the test-support default account's secret key, converted to
+//! the engine's `DeployItem` through bytesrepr exactly as node 1.5.8 does (`DeployItem::from(deploy)`),
+//! executed by casper-execution-engine 7.0.3 from genesis (bundled chainspec = mainnet 1.5.8,
+//! protocol version 1.5.8) with that deploy's hash, committed, and wrapped in a real 1.x block
+//! (`BlockV1` of casper-types 6: the header hashes as the 1.x node's did). The responses are
+//!
+//! * `info_get_deploy`: the `Deploy` JSON and the engine's own execution result converted to the
+//!   1.x JSON by the engine's `From<&ExecutionResult> for casper_types::ExecutionResult` (as the node);
+//! * `chain_get_block`: the `JsonBlock` (`BlockV1` JSON + `"proofs": []`);
+//! * `query_global_state`: one per `Contract` / `ContractWasm` / `ContractPackage` key the deploy
+//!   wrote, with the node's json_compatibility `StoredValue` and the engine's merkle proof (verified
+//!   against the block's state root hash before anything is written).
+//!
+//! Everything is fixed (keys from fixed seeds, timestamps, ed25519 signatures are deterministic),
+//! so two runs write byte-identical files.
+
+use std::{
+    collections::BTreeSet,
+    fs,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use casper_engine_test_support::{
+    ChainspecConfig, ExecuteRequestBuilder, InMemoryWasmTestBuilder, DEFAULT_ACCOUNTS,
+    DEFAULT_ACCOUNT_ADDR, DEFAULT_ACCOUNT_PUBLIC_KEY, DEFAULT_PROPOSER_PUBLIC_KEY,
+};
+use casper_execution_engine::{
+    core::{
+        engine_state::{deploy_item::DeployItem, executable_deploy_item::ExecutableDeployItem},
+        tracking_copy::validate_query_proof,
+    },
+    shared::transform::Transform,
+};
+use casper_types::{
+    bytesrepr::ToBytes as _,
+    Key, ProtocolVersion, StoredValue,
+};
+use casper_types_6 as t6;
+use t6::bytesrepr::ToBytes as _;
+use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
+
+const EXECUTION_ENGINE_VERSION: &str = "7.0.3";
+const ENGINE_TEST_SUPPORT_VERSION: &str = "7.0.3";
+const API_VERSION: &str = "1.5.8";
+const CHAIN_NAME: &str = "casper-repro-test";
+/// 2024-03-01T12:00:00.000Z: the first deploy's timestamp; genesis block one round earlier.
+const DEPLOY_TIMESTAMP_MS: u64 = 1_709_294_400_000;
+/// A 1.x round length (2^16 ms): block `i` is at `DEPLOY_TIMESTAMP_MS + i * ROUND_MS`, the deploy
+/// it contains one round earlier.
+const ROUND_MS: u64 = 65_536;
+const TTL_MS: u64 = 30 * 60 * 1000;
+/// Standard payment: 500 CSPR (below mainnet 1.5.8's `block_gas_limit` of 4_000 CSPR, so a real
+/// node would accept the deploy).
+const PAYMENT_MOTES: u64 = 500_000_000_000;
+/// Test-support's default account: `SecretKey::ed25519_from_bytes([199; 32])`
+/// (casper-engine-test-support-7.0.3/src/lib.rs `DEFAULT_ACCOUNT_PUBLIC_KEY`).
+const ACCOUNT_SECRET_SEED: [u8; 32] = [199; 32];
+/// Test-support's default proposer (`DEFAULT_PROPOSER_PUBLIC_KEY`): `[198; 32]`.
+const PROPOSER_SECRET_SEED: [u8; 32] = [198; 32];
+
+struct Case {
+    name: &'static str,
+    /// Sessions executed in order from genesis; the fixture is for the last one.
+    sessions: &'static [&'static str],
+}
+
+const CASES: &[Case] = &[
+    Case { name: "node-1.5.8-deploy-multi_ep", sessions: &["multi_ep.wasm"] },
+    Case { name: "node-1.5.8-deploy-two_contracts", sessions: &["two_contracts.wasm"] },
+    Case { name: "node-1.5.8-deploy-upgrade", sessions: &["upgrade_install.wasm", "upgrade_v2.wasm"] },
+];
+
+type Res<T> = Result<T, String>;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rpc-ee-7.0.3: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage: rpc-ee-7-0-3 --wasm-dir DIR --out DIR";
+
+fn parse_cli() -> Res<(PathBuf, PathBuf)> {
+    let mut args = std::env::args().skip(1);
+    let (mut wasm_dir, mut out) = (None, None);
+    while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        match flag.as_str() {
+            "--wasm-dir" => wasm_dir = Some(PathBuf::from(value)),
+            "--out" => out = Some(PathBuf::from(value)),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    Ok((
+        wasm_dir.ok_or_else(|| format!("missing --wasm-dir\n{USAGE}"))?,
+        out.ok_or_else(|| format!("missing --out\n{USAGE}"))?,
+    ))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn write_json(path: &Path, value: &Value) -> Res<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    text.push('\n');
+    fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Res<Value> {
+    serde_json::to_value(v).map_err(|e| e.to_string())
+}
+
+fn protocol_1_5_8() -> ProtocolVersion {
+    ProtocolVersion::from_parts(1, 5, 8)
+}
+
+fn protocol6() -> t6::ProtocolVersion {
+    t6::ProtocolVersion::from_parts(1, 5, 8)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The deploy (casper-types 6 = the 1.5 node's Deploy) and its engine-side DeployItem.
+
+fn build_deploy(secret_key: &t6::SecretKey, session_wasm: Vec<u8>, timestamp_ms: u64) -> Res<t6::Deploy> {
+    let payment = t6::ExecutableDeployItem::new_standard_payment(PAYMENT_MOTES);
+    let session = t6::ExecutableDeployItem::new_module_bytes(session_wasm.into(), t6::RuntimeArgs::new());
+    // Body hash: blake2b(bytesrepr(payment) ‖ bytesrepr(session)) (casper-types-6.0.1
+    // src/transaction/deploy.rs `serialize_body`, the same as node@v1.5.8 `Deploy::new`).
+    let mut body = payment.to_bytes().map_err(|e| e.to_string())?;
+    body.extend(session.to_bytes().map_err(|e| e.to_string())?);
+    let header = t6::DeployHeader::new(
+        t6::PublicKey::from(secret_key),
+        t6::Timestamp::from(timestamp_ms),
+        t6::TimeDiff::from_millis(TTL_MS),
+        1,
+        t6::Digest::hash(body),
+        vec![],
+        CHAIN_NAME.to_string(),
+    );
+    let hash = t6::DeployHash::new(t6::Digest::hash(header.to_bytes().map_err(|e| e.to_string())?));
+    let mut deploy = t6::Deploy::new(hash, header, payment, session);
+    deploy.sign(secret_key);
+    deploy.is_valid().map_err(|e| format!("built deploy invalid: {e:?}"))?;
+    Ok(deploy)
+}
+
+/// bytesrepr of a casper-types 6 value read back as the engine's (casper-types 4) type.
+fn convert<T6: t6::bytesrepr::ToBytes, T4: casper_types::bytesrepr::FromBytes>(v: &T6, what: &str) -> Res<T4> {
+    let bytes = v.to_bytes().map_err(|e| format!("{what}: {e}"))?;
+    let (out, rest) = T4::from_bytes(&bytes).map_err(|e| format!("{what}: {e}"))?;
+    if !rest.is_empty() {
+        return Err(format!("{what}: {} trailing bytes", rest.len()));
+    }
+    Ok(out)
+}
+
+/// As node@v1.5.8 `impl From<Deploy> for DeployItem` (node/src/types/deploy.rs): address = the
+/// header's account, authorization keys = the approvals' signers, deploy hash = the deploy's.
+fn deploy_item(deploy: &t6::Deploy) -> Res<DeployItem> {
+    let address: casper_types::account::AccountHash =
+        convert(&deploy.account().to_account_hash(), "account hash")?;
+    let authorization_keys: BTreeSet<casper_types::account::AccountHash> = deploy
+        .approvals()
+        .iter()
+        .map(|a| convert(&a.signer().to_account_hash(), "signer"))
+        .collect::<Res<_>>()?;
+    let session: ExecutableDeployItem = convert(deploy.session(), "session")?;
+    let payment: ExecutableDeployItem = convert(deploy.payment(), "payment")?;
+    let hash = casper_types::DeployHash::new(deploy.hash().inner().value());
+    Ok(DeployItem::new(address, session, payment, deploy.gas_price(), authorization_keys, hash))
+}
+
+/// casper-types 6 serialises a `CLValue` as `{cl_type, bytes}` unless its `json-schema` feature is
+/// on (which needs schemars 0.8.21; this project pins the engine's 0.8.5), while the 1.5 node's
+/// casper-types 4 writes `{cl_type, bytes, parsed}`. So the `args` of payment and session are
+/// written with casper-types 4's serde, from the same bytes (bytesrepr round trip): exactly the
+/// node's JSON. Hash and signatures do not depend on it (they cover bytesrepr only).
+fn with_parsed_args(deploy_json: &mut Value, deploy: &t6::Deploy) -> Res<()> {
+    for (field, item) in [("payment", deploy.payment()), ("session", deploy.session())] {
+        let args4: casper_types::RuntimeArgs = convert(item.args(), "args")?;
+        let variant = deploy_json
+            .get_mut(field)
+            .and_then(Value::as_object_mut)
+            .and_then(|m| m.values_mut().next())
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| format!("deploy JSON: no {field} item"))?;
+        if !variant.contains_key("args") {
+            return Err(format!("deploy JSON: {field} has no args"));
+        }
+        variant.insert("args".into(), to_json(&args4)?);
+    }
+    Ok(())
+}
+
+/// The same JSON without the `parsed` convenience field of CLValues, which casper-types 6 (without
+/// `json-schema`) rejects (`deny_unknown_fields`); used only to read the JSON back for the check.
+fn without_parsed(v: Value) -> Value {
+    match v {
+        Value::Object(mut m) => {
+            if m.contains_key("cl_type") && m.contains_key("bytes") {
+                m.remove("parsed");
+            }
+            Value::Object(m.into_iter().map(|(k, v)| (k, without_parsed(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(without_parsed).collect()),
+        other => other,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// node 1.5.8 json_compatibility StoredValue.
+
+/// `node@v1.5.8:node/src/types/json_compatibility/stored_value.rs` (`impl TryFrom<&ExecutionEngineStoredValue>`)
+/// and `.../json_compatibility/contracts.rs`:
+/// * `ContractWasm(base16::encode_lower(&contract_wasm.to_bytes()?))` — bytesrepr of `ContractWasm`,
+///   i.e. u32 LE length ‖ wasm;
+/// * `Contract { contract_package_hash, contract_wasm_hash, named_keys: Vec<NamedKey{name, key:
+///   key.to_formatted_string()}>, entry_points: entry_points().clone().take_entry_points(), protocol_version }`;
+/// * `ContractPackage { access_key, versions: Vec<ContractVersion{protocol_version_major,
+///   contract_version, contract_hash}>, disabled_versions: Vec<DisabledVersion{protocol_version_major,
+///   contract_version}>, groups: Vec<Groups{group, keys}>, lock_status }`.
+/// Field order = the node's struct order (= the 1.5.8 OpenRPC schema's). Hashes, URefs, entry
+/// points and the protocol version use casper-types 4's own serde (the node's casper-types line).
+fn stored_value_json(value: &StoredValue) -> Res<Value> {
+    Ok(match value {
+        StoredValue::ContractWasm(w) => {
+            json!({ "ContractWasm": hex::encode(w.to_bytes().map_err(|e| e.to_string())?) })
+        }
+        StoredValue::Contract(c) => {
+            let named_keys: Vec<Value> = c
+                .named_keys()
+                .iter()
+                .map(|(name, key)| json!({ "name": name, "key": key.to_formatted_string() }))
+                .collect();
+            json!({ "Contract": {
+                "contract_package_hash": to_json(&c.contract_package_hash())?,
+                "contract_wasm_hash": to_json(&c.contract_wasm_hash())?,
+                "named_keys": named_keys,
+                "entry_points": to_json(&c.entry_points().clone().take_entry_points())?,
+                "protocol_version": to_json(&c.protocol_version())?,
+            }})
+        }
+        StoredValue::ContractPackage(p) => {
+            let versions: Vec<Value> = p
+                .versions()
+                .iter()
+                .map(|(k, h)| {
+                    Ok(json!({
+                        "protocol_version_major": k.protocol_version_major(),
+                        "contract_version": k.contract_version(),
+                        "contract_hash": to_json(h)?,
+                    }))
+                })
+                .collect::<Res<_>>()?;
+            let disabled: Vec<Value> = p
+                .disabled_versions()
+                .iter()
+                .map(|k| json!({ "protocol_version_major": k.protocol_version_major(), "contract_version": k.contract_version() }))
+                .collect();
+            let groups: Vec<Value> = p
+                .groups()
+                .iter()
+                .map(|(g, urefs)| {
+                    Ok(json!({ "group": g.value(), "keys": urefs.iter().map(to_json).collect::<Res<Vec<_>>>()? }))
+                })
+                .collect::<Res<_>>()?;
+            json!({ "ContractPackage": {
+                "access_key": to_json(&p.access_key())?,
+                "versions": versions,
+                "disabled_versions": disabled,
+                "groups": groups,
+                "lock_status": to_json(&p.get_lock_status())?,
+            }})
+        }
+        other => return Err(format!("unexpected stored value type {}", other.type_name())),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Executed {
+    deploy: t6::Deploy,
+    block: t6::BlockV1,
+}
+
+fn run_case(case: &Case, wasm_dir: &Path, out: &Path) -> Res<()> {
+    let account_sk = t6::SecretKey::ed25519_from_bytes(ACCOUNT_SECRET_SEED).map_err(|e| e.to_string())?;
+    let proposer_sk = t6::SecretKey::ed25519_from_bytes(PROPOSER_SECRET_SEED).map_err(|e| e.to_string())?;
+    let proposer6 = t6::PublicKey::from(&proposer_sk);
+    // The keys are test-support's: same public keys, same account hash.
+    let account6 = t6::PublicKey::from(&account_sk);
+    if account6.to_bytes().map_err(|e| e.to_string())? != DEFAULT_ACCOUNT_PUBLIC_KEY.to_bytes().map_err(|e| e.to_string())?
+        || account6.to_account_hash().value() != DEFAULT_ACCOUNT_ADDR.value()
+        || proposer6.to_bytes().map_err(|e| e.to_string())? != DEFAULT_PROPOSER_PUBLIC_KEY.to_bytes().map_err(|e| e.to_string())?
+    {
+        return Err("secret keys do not match test-support's default account / proposer".into());
+    }
+
+    // Genesis: the bundled (= mainnet 1.5.8) chainspec, at protocol version 1.5.8.
+    let mut b = InMemoryWasmTestBuilder::default();
+    let genesis = ChainspecConfig::create_genesis_request_from_production_chainspec(DEFAULT_ACCOUNTS.clone(), protocol_1_5_8())
+        .map_err(|e| format!("genesis request: {e:?}"))?;
+    b.run_genesis(&genesis);
+    let genesis_hash = b.get_post_state_hash();
+
+    // Block 0 carries the genesis state root (a plain 1.x header; only its hash and seed are used).
+    let mut parent = t6::BlockV1::new(
+        t6::BlockHash::new(t6::Digest::from([0u8; 32])),
+        t6::Digest::from([0u8; 32]),
+        t6::Digest::from(genesis_hash.value()),
+        false,
+        None,
+        t6::Timestamp::from(DEPLOY_TIMESTAMP_MS - ROUND_MS),
+        t6::EraId::new(0),
+        0,
+        protocol6(),
+        proposer6.clone(),
+        vec![],
+        vec![],
+    );
+
+    let mut last: Option<Executed> = None;
+    for (i, file) in case.sessions.iter().enumerate() {
+        let wasm = fs::read(wasm_dir.join(file)).map_err(|e| format!("{file}: {e}"))?;
+        let deploy_ts = DEPLOY_TIMESTAMP_MS + i as u64 * ROUND_MS;
+        let block_ts = deploy_ts + ROUND_MS;
+        let deploy = build_deploy(&account_sk, wasm, deploy_ts)?;
+        // As node@v1.5.8 contract_runtime: one deploy per execute request, block time = the
+        // block's timestamp, the block's protocol version and proposer.
+        let request = ExecuteRequestBuilder::new()
+            .push_deploy(deploy_item(&deploy)?)
+            .with_block_time(block_ts)
+            .with_protocol_version(protocol_1_5_8())
+            .with_proposer(DEFAULT_PROPOSER_PUBLIC_KEY.clone())
+            .build();
+        b.try_exec(request).map_err(|e| format!("{} {file}: exec request failed: {e}", case.name))?;
+        b.commit();
+        if let Some(e) = b.last_exec_result().as_error() {
+            return Err(format!("{} {file}: execution failed: {e}", case.name));
+        }
+        let post = b.get_post_state_hash();
+        let block = t6::BlockV1::new(
+            *parent.hash(),
+            *parent.accumulated_seed(),
+            t6::Digest::from(post.value()),
+            false,
+            None,
+            t6::Timestamp::from(block_ts),
+            t6::EraId::new(0),
+            i as u64 + 1,
+            protocol6(),
+            proposer6.clone(),
+            vec![*deploy.hash()],
+            vec![],
+        );
+        eprintln!(
+            "rpc-ee-7.0.3: {} {file}: deploy {} in block {} (height {}), state root {}",
+            case.name,
+            deploy.hash(),
+            block.hash(),
+            i + 1,
+            hex::encode(post.value())
+        );
+        parent = block.clone();
+        last = Some(Executed { deploy, block });
+    }
+    let Executed { deploy, block } = last.ok_or("case without sessions")?;
+    let state_root = b.get_post_state_hash();
+    if block.header().state_root_hash().value() != state_root.value() {
+        return Err("block state root differs from the engine's post-state hash".into());
+    }
+    let block_hash_hex = hex::encode(block.hash().inner().value());
+    let deploy_hash_hex = hex::encode(deploy.hash().inner().value());
+
+    // The deploy's own validity check on the serialised JSON.
+    let mut deploy_json = to_json(&deploy)?;
+    with_parsed_args(&mut deploy_json, &deploy)?;
+    let reparsed: t6::Deploy =
+        serde_json::from_value(without_parsed(deploy_json.clone())).map_err(|e| format!("deploy JSON: {e}"))?;
+    reparsed.is_valid().map_err(|e| format!("deploy JSON fails its validity check: {e:?}"))?;
+    if reparsed.hash() != deploy.hash() {
+        return Err("deploy JSON round trip changed the hash".into());
+    }
+
+    // info_get_deploy: the engine's result -> casper_types::ExecutionResult (1.x JSON), as the node.
+    let exec = b.last_exec_result();
+    let result = casper_types::ExecutionResult::from(exec);
+    let execution_result = to_json(&result)?;
+
+    // Every Contract / ContractWasm / ContractPackage key the deploy wrote (journal order).
+    let mut keys: Vec<Key> = Vec::new();
+    let mut contracts: Vec<(Key, casper_types::Contract)> = Vec::new();
+    for (key, transform) in exec.execution_journal().iter() {
+        if let Transform::Write(v) = transform {
+            if matches!(v, StoredValue::Contract(_) | StoredValue::ContractWasm(_) | StoredValue::ContractPackage(_))
+                && !keys.contains(key)
+            {
+                keys.push(*key);
+            }
+            if let StoredValue::Contract(c) = v {
+                contracts.retain(|(k, _)| k != key);
+                contracts.push((*key, c.clone()));
+            }
+        }
+    }
+    if contracts.is_empty() {
+        return Err(format!("{}: the deploy wrote no Contract", case.name));
+    }
+
+    let header_json = to_json(block.header())?;
+    let mut block_json = to_json(&block)?;
+    // node@v1.5.8 JsonBlock = {hash, header, body, proofs}; a freshly executed block has no
+    // finality signatures in this harness.
+    block_json.as_object_mut().ok_or("block JSON not an object")?.insert("proofs".into(), json!([]));
+
+    let mut calls = vec![
+        json!({
+            "method": "info_get_deploy",
+            "params": { "deploy_hash": deploy_hash_hex, "finalized_approvals": false },
+            "result": {
+                "api_version": API_VERSION,
+                "deploy": deploy_json,
+                "execution_results": [ { "block_hash": block_hash_hex, "result": execution_result } ],
+            }
+        }),
+        json!({
+            "method": "chain_get_block",
+            "params": { "block_identifier": { "Hash": block_hash_hex } },
+            "result": { "api_version": API_VERSION, "block": block_json }
+        }),
+    ];
+    for key in &keys {
+        let (value, proofs) = b.query_with_proof(Some(state_root), *key, &[])?;
+        // The proof must lead to the block's state root hash.
+        validate_query_proof(&state_root, &proofs, key, &[], &value)
+            .map_err(|e| format!("{key}: proof does not validate: {e:?}"))?;
+        for p in &proofs {
+            let h = p.compute_state_hash().map_err(|e| e.to_string())?;
+            if h.value() != block.header().state_root_hash().value() {
+                return Err(format!("{key}: proof state hash {h} != block state root"));
+            }
+        }
+        let proof_bytes = proofs.to_bytes().map_err(|e| e.to_string())?;
+        calls.push(json!({
+            "method": "query_global_state",
+            "params": { "state_identifier": { "BlockHash": block_hash_hex }, "key": key.to_formatted_string(), "path": [] },
+            "result": {
+                "api_version": API_VERSION,
+                "block_header": header_json,
+                "stored_value": stored_value_json(&value)?,
+                "merkle_proof": hex::encode(proof_bytes),
+            }
+        }));
+    }
+
+    let bundle = json!({
+        "format": 1,
+        "api": "node-1.5",
+        "transaction_hash": { "Deploy": deploy_hash_hex },
+        "calls": calls,
+    });
+
+    // engine.json: what the engine itself reported, stored bytes read back from global state.
+    let mut contracts_json = Vec::new();
+    for (key, c) in &contracts {
+        let Key::Hash(contract_hash) = key else { return Err(format!("Contract under {key}")) };
+        let wasm_hash = c.contract_wasm_hash().value();
+        let stored = match b.query(Some(state_root), Key::Hash(wasm_hash), &[])? {
+            StoredValue::ContractWasm(w) => w.bytes().to_vec(),
+            other => return Err(format!("hash-{} is a {}", hex::encode(wasm_hash), other.type_name())),
+        };
+        match b.query(Some(state_root), *key, &[])? {
+            StoredValue::Contract(gs) if gs == *c => {}
+            _ => return Err(format!("DISAGREEMENT: {key} in global state differs from the journal's Contract")),
+        }
+        let mut eps: Vec<String> = c.entry_points().keys().cloned().collect();
+        eps.sort();
+        contracts_json.push(json!({
+            "contract_hash": hex::encode(contract_hash),
+            "contract_wasm_hash": hex::encode(wasm_hash),
+            "contract_package_hash": hex::encode(c.contract_package_hash().value()),
+            "entry_points": eps,
+            "stored_sha256": sha256_hex(&stored),
+            "stored_len": stored.len(),
+        }));
+    }
+    let session_file = case.sessions.last().expect("non-empty");
+    let session_bytes = fs::read(wasm_dir.join(session_file)).map_err(|e| e.to_string())?;
+    let engine = json!({
+        "format": 1,
+        "engine": { "execution_engine": EXECUTION_ENGINE_VERSION, "engine_test_support": ENGINE_TEST_SUPPORT_VERSION },
+        "protocol": API_VERSION,
+        "case": case.name,
+        "session": session_file,
+        "session_sha256": sha256_hex(&session_bytes),
+        "block_hash": block_hash_hex,
+        "state_root_hash": hex::encode(state_root.value()),
+        "contracts": contracts_json,
+    });
+
+    let dir = out.join(case.name);
+    write_json(&dir.join("responses.json"), &bundle)?;
+    write_json(&dir.join("engine.json"), &engine)?;
+    eprintln!("rpc-ee-7.0.3: {} -> {} ({} queries)", case.name, dir.display(), keys.len());
+    Ok(())
+}
+
+fn run() -> Res<()> {
+    let (wasm_dir, out) = parse_cli()?;
+    for case in CASES {
+        run_case(case, &wasm_dir, &out)?;
+    }
+    Ok(())
+}
