@@ -28,9 +28,7 @@ use casper_engine_test_support::{
     DEFAULT_ACCOUNT_INITIAL_BALANCE, DEFAULT_ACCOUNT_PUBLIC_KEY, DEFAULT_ACCOUNT_SECRET_KEY,
     DEFAULT_PROPOSER_PUBLIC_KEY,
 };
-use casper_execution_engine::engine_state::{
-    SessionDataDeploy, SessionDataV1, SessionInputData,
-};
+use casper_execution_engine::engine_state::{SessionDataDeploy, SessionDataV1, SessionInputData};
 use casper_storage::global_state::trie_store::operations::compute_state_hash;
 use casper_types::{
     bytesrepr::{Bytes, ToBytes},
@@ -42,9 +40,9 @@ use casper_types::{
     FinalitySignatureV2, Gas, GenesisAccount, InitiatorAddr, JsonBlockWithSignatures, Key, Motes,
     Phase, PricingHandling, PricingMode, ProtocolVersion, PublicKey, RefundHandling,
     RewardedSignatures, RuntimeArgs, SecretKey, StoredValue, TimeDiff, Timestamp, Transaction,
-    TransactionArgs, TransactionEntryPoint, TransactionLaneDefinition,
-    TransactionRuntimeParams, TransactionScheduling, TransactionTarget, TransactionV1,
-    TransactionV1Config, TransactionV1Hash, TransactionV1Payload, U512,
+    TransactionArgs, TransactionEntryPoint, TransactionLaneDefinition, TransactionRuntimeParams,
+    TransactionScheduling, TransactionTarget, TransactionV1, TransactionV1Config,
+    TransactionV1Hash, TransactionV1Payload, U512,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -130,7 +128,9 @@ fn run() -> Result<()> {
         match arg.as_str() {
             "--wasm-dir" => wasm_dir = args.next().map(PathBuf::from),
             "--out" => out = args.next().map(PathBuf::from),
-            other => bail!("unknown argument {other:?}; usage: rpc-ee-8-1-1 --wasm-dir DIR --out DIR"),
+            other => {
+                bail!("unknown argument {other:?}; usage: rpc-ee-8-1-1 --wasm-dir DIR --out DIR")
+            }
         }
     }
     let wasm_dir = wasm_dir.ok_or_else(|| anyhow!("--wasm-dir DIR missing"))?;
@@ -139,7 +139,10 @@ fn run() -> Result<()> {
     let chainspec_text = std::fs::read_to_string(&*CHAINSPEC_SYMLINK)
         .with_context(|| format!("reading {}", CHAINSPEC_SYMLINK.display()))?;
     for line in BUNDLED_LANES {
-        ensure!(chainspec_text.contains(line), "bundled chainspec lacks {line:?}");
+        ensure!(
+            chainspec_text.contains(line),
+            "bundled chainspec lacks {line:?}"
+        );
     }
     for lane in BUNDLED_WASM_LANES {
         let text = format!(
@@ -150,17 +153,26 @@ fn run() -> Result<()> {
             underscored(lane[3]),
             lane[4]
         );
-        ensure!(chainspec_text.contains(&text), "bundled chainspec lacks wasm lane {text}");
+        ensure!(
+            chainspec_text.contains(&text),
+            "bundled chainspec lacks wasm lane {text}"
+        );
     }
     let chainspec = ChainspecConfig::from_chainspec_path(&*CHAINSPEC_SYMLINK).map_err(|e| {
-        anyhow!("loading the bundled chainspec {}: {e:?}", CHAINSPEC_SYMLINK.display())
+        anyhow!(
+            "loading the bundled chainspec {}: {e:?}",
+            CHAINSPEC_SYMLINK.display()
+        )
     })?;
     ensure!(
         !chainspec.core_config.enable_addressable_entity,
         "the bundled chainspec enables addressable entities"
     );
     ensure!(
-        matches!(chainspec.core_config.pricing_handling, PricingHandling::PaymentLimited),
+        matches!(
+            chainspec.core_config.pricing_handling,
+            PricingHandling::PaymentLimited
+        ),
         "bundled chainspec: payment_limited pricing expected"
     );
     let lanes = TransactionV1Config::new(
@@ -291,7 +303,10 @@ fn build_transaction(kind: Kind, session: &[u8], timestamp: Timestamp) -> Result
                 v().map(Bytes::from)
                     .map_err(|e| anyhow!("bytesrepr of a TransactionV1 field: {e}"))
             };
-            fields.insert(0, bytes(&|| TransactionArgs::Named(RuntimeArgs::new()).to_bytes())?);
+            fields.insert(
+                0,
+                bytes(&|| TransactionArgs::Named(RuntimeArgs::new()).to_bytes())?,
+            );
             fields.insert(
                 1,
                 bytes(&|| {
@@ -322,7 +337,8 @@ fn build_transaction(kind: Kind, session: &[u8], timestamp: Timestamp) -> Result
                     .to_bytes()
                     .map_err(|e| anyhow!("bytesrepr of the payload: {e}"))?,
             );
-            let mut v1 = TransactionV1::new(TransactionV1Hash::from(hash), payload, BTreeSet::new());
+            let mut v1 =
+                TransactionV1::new(TransactionV1Hash::from(hash), payload, BTreeSet::new());
             v1.sign(secret_key);
             v1.verify()
                 .map_err(|e| anyhow!("built TransactionV1 invalid: {e}"))?;
@@ -404,7 +420,8 @@ fn execute(
             )
         }
         Transaction::V1(v1) => {
-            let target: TransactionTarget = v1.deserialize_field(1).map_err(|e| anyhow!("{e:?}"))?;
+            let target: TransactionTarget =
+                v1.deserialize_field(1).map_err(|e| anyhow!("{e:?}"))?;
             let entry_point: TransactionEntryPoint =
                 v1.deserialize_field(2).map_err(|e| anyhow!("{e:?}"))?;
             let args: TransactionArgs = v1.deserialize_field(0).map_err(|e| anyhow!("{e:?}"))?;
@@ -413,7 +430,10 @@ fn execute(
                 .ok_or_else(|| anyhow!("named args expected"))?;
             let is_install_upgrade = matches!(
                 target,
-                TransactionTarget::Session { is_install_upgrade: true, .. }
+                TransactionTarget::Session {
+                    is_install_upgrade: true,
+                    ..
+                }
             );
             let input = SessionInputData::SessionDataV1 {
                 data: SessionDataV1::new(
@@ -440,7 +460,10 @@ fn execute(
         .with_parent_block_hash(parent)
         .with_authorization_keys(signers.clone())
         .build();
-    ensure!(request.custom_payment.is_none(), "standard payment expected");
+    ensure!(
+        request.custom_payment.is_none(),
+        "standard payment expected"
+    );
     ensure!(
         request.session.transaction_hash == transaction.hash(),
         "the engine request carries another transaction hash"
@@ -472,7 +495,9 @@ fn execute(
         transactions,
         RewardedSignatures::default(),
         GAS_PRICE,
-        Some(BlockHash::new(Digest::hash(b"casper-repro-test switch block"))),
+        Some(BlockHash::new(Digest::hash(
+            b"casper-repro-test switch block",
+        ))),
     );
     let chain_name_hash = ChainNameDigest::from_chain_name(CHAIN_NAME);
     let signature =
@@ -539,7 +564,10 @@ fn run_case(
 ) -> Result<()> {
     let mut builder = new_builder(chainspec);
     let mut position = ChainPosition {
-        parent_hash: BlockHash::new(Digest::hash(format!("casper-repro-test parent of {}", case.name))),
+        parent_hash: BlockHash::new(Digest::hash(format!(
+            "casper-repro-test parent of {}",
+            case.name
+        ))),
         parent_seed: Digest::hash(format!("casper-repro-test seed of {}", case.name)),
         height: FIRST_HEIGHT,
     };
@@ -604,7 +632,10 @@ fn run_case(
             _ => {}
         }
     }
-    ensure!(!contract_order.is_empty(), "the transaction wrote no Contract");
+    ensure!(
+        !contract_order.is_empty(),
+        "the transaction wrote no Contract"
+    );
 
     let mut written = Vec::new();
     let mut query_keys: Vec<[u8; 32]> = Vec::new();
@@ -615,24 +646,42 @@ fn run_case(
         let wasm_hash = contract.contract_wasm_hash().value();
         let package_hash = contract.contract_package_hash().value();
         let Some(StoredValue::ContractWasm(wasm)) = last_writes.get(&wasm_hash) else {
-            bail!("Contract {} references a ContractWasm not written by the transaction", hex::encode(contract_hash));
+            bail!(
+                "Contract {} references a ContractWasm not written by the transaction",
+                hex::encode(contract_hash)
+            );
         };
         ensure!(
-            matches!(last_writes.get(&package_hash), Some(StoredValue::ContractPackage(_))),
+            matches!(
+                last_writes.get(&package_hash),
+                Some(StoredValue::ContractPackage(_))
+            ),
             "Contract {} references a ContractPackage not written by the transaction",
             hex::encode(contract_hash)
         );
         // Read back from committed state by the engine: the stored bytes.
         let bytes = match builder.query(Some(post_state), Key::Hash(wasm_hash), &[]) {
             Ok(StoredValue::ContractWasm(w)) => w.take_bytes(),
-            other => bail!("querying ContractWasm {}: {other:?}", hex::encode(wasm_hash)),
+            other => bail!(
+                "querying ContractWasm {}: {other:?}",
+                hex::encode(wasm_hash)
+            ),
         };
-        ensure!(bytes == wasm.clone().take_bytes(), "effects and state disagree on the Wasm");
+        ensure!(
+            bytes == wasm.clone().take_bytes(),
+            "effects and state disagree on the Wasm"
+        );
         written.push(Written {
             contract_hash: *contract_hash,
             contract_wasm_hash: wasm_hash,
             contract_package_hash: package_hash,
-            entry_points: contract.entry_points().keys().cloned().collect::<BTreeSet<_>>().into_iter().collect(),
+            entry_points: contract
+                .entry_points()
+                .keys()
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
             bytes,
         });
         for key in [*contract_hash, wasm_hash, package_hash] {
@@ -653,10 +702,17 @@ fn run_case(
     // The serialised JSON must round-trip and verify.
     let back: Transaction = serde_json::from_value(transaction_json.clone())
         .map_err(|e| anyhow!("transaction JSON does not parse back: {e}"))?;
-    ensure!(back == executed.transaction, "transaction JSON round trip differs");
+    ensure!(
+        back == executed.transaction,
+        "transaction JSON round trip differs"
+    );
     match &back {
-        Transaction::Deploy(d) => d.is_valid().map_err(|e| anyhow!("deploy from JSON invalid: {e}"))?,
-        Transaction::V1(v) => v.verify().map_err(|e| anyhow!("transaction from JSON invalid: {e}"))?,
+        Transaction::Deploy(d) => d
+            .is_valid()
+            .map_err(|e| anyhow!("deploy from JSON invalid: {e}"))?,
+        Transaction::V1(v) => v
+            .verify()
+            .map_err(|e| anyhow!("transaction from JSON invalid: {e}"))?,
     }
     ensure!(back.hash() == transaction_hash);
 
@@ -694,9 +750,16 @@ fn run_case(
         let (value, proofs): (StoredValue, Vec<TrieMerkleProof<Key, StoredValue>>) = builder
             .query_with_proof(Some(post_state), key, &[])
             .map_err(|e| anyhow!("query {key}: {e}"))?;
-        ensure!(proofs.len() == 1, "one proof expected for {key}, got {}", proofs.len());
+        ensure!(
+            proofs.len() == 1,
+            "one proof expected for {key}, got {}",
+            proofs.len()
+        );
         let proof = &proofs[0];
-        ensure!(*proof.key() == key && *proof.value() == value, "proof for {key} is about another entry");
+        ensure!(
+            *proof.key() == key && *proof.value() == value,
+            "proof for {key} is about another entry"
+        );
         let root = compute_state_hash(proof).map_err(|e| anyhow!("proof hash of {key}: {e}"))?;
         ensure!(
             root == post_state && root == *executed.block.state_root_hash(),
