@@ -12,8 +12,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod chain;
 mod cmd;
 mod output;
+mod verify;
 
 /// Prove a Casper contract on chain was built from a given source, or say exactly why not.
 #[derive(Debug, Parser)]
@@ -43,6 +45,8 @@ enum Command {
     Protocols(cmd::protocols::Args),
     Diff(cmd::diff::Args),
     Inspect(cmd::inspect::Args),
+    Verify(Box<cmd::verify::Args>),
+    Fetch(cmd::fetch::Args),
 }
 
 /// What a subcommand decided; the exit code follows from it.
@@ -63,6 +67,8 @@ fn main() -> ExitCode {
         Command::Protocols(args) => cmd::protocols::run(args),
         Command::Diff(args) => cmd::diff::run(args),
         Command::Inspect(args) => cmd::inspect::run(args),
+        Command::Verify(args) => cmd::verify::run(*args),
+        Command::Fetch(args) => cmd::fetch::run(args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -45,58 +45,65 @@ pub struct Args {
     /// Default: the crate at CRATE_DIR, or every cdylib member of a virtual workspace.
     #[arg(short = 'p', long = "package", value_name = "PKG")]
     packages: Vec<String>,
-    /// Toolchain to use instead of the crate's pin (e.g. nightly-2023-03-25).
-    #[arg(long)]
-    toolchain: Option<String>,
-    /// Compilation target.
-    #[arg(long, default_value = "wasm32-unknown-unknown", value_parser = ["wasm32-unknown-unknown", "wasm32v1-none"])]
-    target: String,
-    /// Features to enable (comma-separated or repeated).
-    #[arg(long, value_delimiter = ',')]
-    features: Vec<String>,
-    /// Do not enable default features.
-    #[arg(long)]
-    no_default_features: bool,
-    /// Without a Cargo.lock: reconstruct it as of DATE (YYYY-MM-DD = end of that day UTC,
-    /// or YYYY-MM-DDTHH:MM:SSZ), or `git` for the last commit's time.
-    #[arg(long, value_name = "DATE|git")]
-    lock_at: Option<String>,
-    /// Map a path of this build to another builder's, as embedded in panic locations
-    /// (--remap-path-prefix). FROM may be a token, see below.
-    #[arg(long, value_name = "FROM=TO")]
-    remap: Vec<String>,
-    /// Post-processing: `none` keeps cargo's exact output; `custom` removes every custom section
-    /// (wasm-strip semantics).
-    #[arg(long, value_enum, default_value_t = Strip::None)]
-    strip: Strip,
+    #[command(flatten)]
+    build: BuildOpts,
     /// Where to write the .wasm files and their .provenance.json.
     #[arg(long, default_value = "repro-out")]
     out_dir: PathBuf,
-    /// Never install a toolchain nor touch the network (dependencies must be in $CARGO_HOME).
-    #[arg(long)]
-    offline: bool,
-    /// Wall-clock limit of each cargo step, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 3600)]
-    time_limit: u64,
-    /// Address-space limit of every process of the build, in MiB (0: none).
-    #[arg(long, value_name = "MIB", default_value_t = 16384)]
-    memory_limit: u64,
-    /// Do not look up nor store results in the cache.
-    #[arg(long)]
-    no_cache: bool,
-    /// Cache directory [default: $XDG_CACHE_HOME/casper-repro or ~/.cache/casper-repro].
-    #[arg(long)]
-    cache_dir: Option<PathBuf>,
-    /// Nightly whose cargo reconstructs locks (--publish-time) and vendors for old cargo.
-    #[arg(long, default_value = repro_build::DEFAULT_RESOLVER_TOOLCHAIN)]
-    resolver_toolchain: String,
     /// Result format on stdout.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
 
+/// How to build: the options `build` and `verify` share.
+#[derive(Debug, clap::Args)]
+pub struct BuildOpts {
+    /// Toolchain to use instead of the crate's pin (e.g. nightly-2023-03-25).
+    #[arg(long)]
+    pub toolchain: Option<String>,
+    /// Compilation target.
+    #[arg(long, default_value = "wasm32-unknown-unknown", value_parser = ["wasm32-unknown-unknown", "wasm32v1-none"])]
+    pub target: String,
+    /// Features to enable (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// Do not enable default features.
+    #[arg(long)]
+    pub no_default_features: bool,
+    /// Without a Cargo.lock: reconstruct it as of DATE (YYYY-MM-DD = end of that day UTC,
+    /// or YYYY-MM-DDTHH:MM:SSZ), or `git` for the last commit's time.
+    #[arg(long, value_name = "DATE|git")]
+    pub lock_at: Option<String>,
+    /// Map a path of this build to another builder's, as embedded in panic locations
+    /// (--remap-path-prefix). FROM may be a token, see below.
+    #[arg(long, value_name = "FROM=TO")]
+    pub remap: Vec<String>,
+    /// Post-processing: `none` keeps cargo's exact output; `custom` removes every custom section
+    /// (wasm-strip semantics).
+    #[arg(long, value_enum, default_value_t = Strip::None)]
+    pub strip: Strip,
+    /// Never install a toolchain nor touch the network (dependencies must be in $CARGO_HOME).
+    #[arg(long)]
+    pub offline: bool,
+    /// Wall-clock limit of each cargo step, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub time_limit: u64,
+    /// Address-space limit of every process of the build, in MiB (0: none).
+    #[arg(long, value_name = "MIB", default_value_t = 16384)]
+    pub memory_limit: u64,
+    /// Do not look up nor store results in the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Cache directory [default: $XDG_CACHE_HOME/casper-repro or ~/.cache/casper-repro].
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Nightly whose cargo reconstructs locks (--publish-time) and vendors for old cargo.
+    #[arg(long, default_value = repro_build::DEFAULT_RESOLVER_TOOLCHAIN)]
+    pub resolver_toolchain: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Strip {
+pub enum Strip {
     None,
     Custom,
 }
@@ -119,54 +126,66 @@ struct ArtifactDoc<'a> {
     size: u64,
 }
 
-pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let host = HostEnv::from_process();
-    let cache_dir = args.cache_dir.clone().unwrap_or_else(|| {
-        std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| host.home.join(".cache"))
-            .join("casper-repro")
-    });
-    let lock_at = args.lock_at.as_deref().map(LockAt::parse).transpose()?;
-    let remaps = args
-        .remap
-        .iter()
-        .map(|r| Remap::parse(r))
-        .collect::<Result<Vec<_>, _>>()?;
-    let post_process: Vec<Arc<dyn PostProcess>> = match args.strip {
-        Strip::None => Vec::new(),
-        Strip::Custom => vec![Arc::new(StripCustom)],
-    };
-    let req = BuildRequest {
-        crate_dir: args.crate_dir.clone(),
-        packages: args.packages.clone(),
-        toolchain: args.toolchain.clone(),
-        target: args.target.clone(),
-        features: args.features.clone(),
-        no_default_features: args.no_default_features,
-        lock_at,
-        remaps,
-        post_process,
-        out_dir: args.out_dir.clone(),
-        offline: args.offline,
-        limits: Limits {
-            wall_clock: Duration::from_secs(args.time_limit),
-            memory_bytes: (args.memory_limit > 0).then(|| args.memory_limit * 1024 * 1024),
-        },
-        cache: CacheConfig {
-            dir: cache_dir,
-            enabled: !args.no_cache,
-        },
-        resolver_toolchain: args.resolver_toolchain.clone(),
-        host,
-        tool_argv: std::env::args().collect(),
-        tool_name: "casper-repro".into(),
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-    };
+impl BuildOpts {
+    /// The build request for `crate_dir` with these options.
+    pub fn request(
+        &self,
+        crate_dir: PathBuf,
+        packages: Vec<String>,
+        out_dir: PathBuf,
+    ) -> anyhow::Result<BuildRequest> {
+        let host = HostEnv::from_process();
+        let cache_dir = self.cache_dir.clone().unwrap_or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| host.home.join(".cache"))
+                .join("casper-repro")
+        });
+        let lock_at = self.lock_at.as_deref().map(LockAt::parse).transpose()?;
+        let remaps = self
+            .remap
+            .iter()
+            .map(|r| Remap::parse(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let post_process: Vec<Arc<dyn PostProcess>> = match self.strip {
+            Strip::None => Vec::new(),
+            Strip::Custom => vec![Arc::new(StripCustom)],
+        };
+        Ok(BuildRequest {
+            crate_dir,
+            packages,
+            toolchain: self.toolchain.clone(),
+            target: self.target.clone(),
+            features: self.features.clone(),
+            no_default_features: self.no_default_features,
+            lock_at,
+            remaps,
+            post_process,
+            out_dir,
+            offline: self.offline,
+            limits: Limits {
+                wall_clock: Duration::from_secs(self.time_limit),
+                memory_bytes: (self.memory_limit > 0).then(|| self.memory_limit * 1024 * 1024),
+            },
+            cache: CacheConfig {
+                dir: cache_dir,
+                enabled: !self.no_cache,
+            },
+            resolver_toolchain: self.resolver_toolchain.clone(),
+            host,
+            tool_argv: std::env::args().collect(),
+            tool_name: "casper-repro".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+        })
+    }
+}
+
+/// Runs one build with progress on stderr.
+pub fn build_with_progress(req: &BuildRequest) -> anyhow::Result<repro_build::BuildOutput> {
     let mut progress = StderrProgress::new();
-    let out = repro_build::build(&req, &mut progress);
+    let out = repro_build::build(req, &mut progress);
     progress.finish();
-    let out = out.with_context(|| format!("building {}", args.crate_dir.display()))?;
+    let out = out.with_context(|| format!("building {}", req.crate_dir.display()))?;
     if out.cache_hit && progress.level != Level::Quiet {
         let _ = writeln!(
             std::io::stderr(),
@@ -174,6 +193,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             out.elapsed.as_millis()
         );
     }
+    Ok(out)
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let req = args.build.request(
+        args.crate_dir.clone(),
+        args.packages.clone(),
+        args.out_dir.clone(),
+    )?;
+    let out = build_with_progress(&req)?;
     match args.format {
         Format::Json => {
             let doc = Doc {

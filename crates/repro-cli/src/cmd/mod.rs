@@ -2,6 +2,8 @@
 
 pub mod build;
 pub mod diff;
+pub mod fetch;
 pub mod inspect;
 pub mod protocols;
 pub mod replay;
+pub mod verify;

@@ -1,0 +1,876 @@
+//! One transaction resolved into what a verification needs, from any [`Source`]: the uploaded
+//! session bytes, the block that executed it (protocol version, state root), and for every
+//! contract it installed the stored bytes and entry-point names — each with the chain commitment
+//! that vouches for it, checked here:
+//!
+//! - the transaction hash, recomputed from its contents, and every approval's signature
+//!   (casper-types `has_valid_hash` / `verify`);
+//! - the block hash, recomputed from its header and body (`Block::verify`), and that the block lists
+//!   the transaction;
+//! - each stored record's merkle proof, folded up to the block's state root hash.
+//!
+//! Not checked: the block's finality signatures against the era's validator weights (that needs
+//! the validator set of the era, which the node's answers here do not carry).
+
+use std::collections::BTreeSet;
+
+use casper_types::bytesrepr::FromBytes;
+use casper_types::execution::execution_result_v1::TransformKindV1;
+use casper_types::execution::{ExecutionResult, ExecutionResultV1, TransformKindV2};
+use casper_types::{
+    Block, BlockHash, BlockV1, ContractWasm, Deploy, ExecutableDeployItem, Key, StoredValue,
+    Transaction, TransactionHash, TransactionTarget,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::proof::{self, Proven};
+use super::{CallError, Source};
+
+/// The transaction asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requested {
+    /// A hash that may be either kind.
+    Any([u8; 32]),
+    Deploy([u8; 32]),
+    V1([u8; 32]),
+}
+
+impl Requested {
+    /// `HEX`, `deploy-HEX` or `transaction-v1-HEX` (64 hex digits).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let (kind, hex_part) = if let Some(h) = s.strip_prefix("deploy-") {
+            ("deploy", h)
+        } else if let Some(h) = s.strip_prefix("transaction-v1-") {
+            ("v1", h)
+        } else {
+            ("any", s)
+        };
+        let bytes = hex::decode(hex_part)
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| {
+                format!("`{s}` is not a transaction hash (64 hex digits, optionally prefixed deploy- or transaction-v1-)")
+            })?;
+        Ok(match kind {
+            "deploy" => Requested::Deploy(bytes),
+            "v1" => Requested::V1(bytes),
+            _ => Requested::Any(bytes),
+        })
+    }
+
+    fn bytes(&self) -> &[u8; 32] {
+        match self {
+            Requested::Any(b) | Requested::Deploy(b) | Requested::V1(b) => b,
+        }
+    }
+
+    pub fn hex(&self) -> String {
+        hex::encode(self.bytes())
+    }
+}
+
+/// Which API answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Api {
+    #[serde(rename = "node-1.5")]
+    Node15,
+    #[serde(rename = "sidecar-2.x")]
+    Sidecar2,
+}
+
+impl Api {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::Node15 => "node-1.5",
+            Api::Sidecar2 => "sidecar-2.x",
+        }
+    }
+}
+
+/// Outcome of one commitment check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckStatus {
+    Passed,
+    Failed,
+    NotPossible,
+}
+
+/// One commitment check and what it found.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrustCheck {
+    pub check: String,
+    pub status: CheckStatus,
+    pub detail: String,
+}
+
+/// The transaction as far as verification cares.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransactionFacts {
+    pub hash: String,
+    /// `deploy` or `transaction-v1`.
+    pub kind: &'static str,
+    pub chain_name: String,
+    pub timestamp: String,
+    pub approvals: usize,
+    pub session_sha256: String,
+    pub session_len: usize,
+}
+
+/// The block that executed it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockFacts {
+    pub hash: String,
+    pub height: u64,
+    pub protocol_version: String,
+    pub state_root_hash: String,
+}
+
+/// One contract the transaction installed (a new contract or a new version of a package).
+#[derive(Debug, Clone, Serialize)]
+pub struct InstalledContract {
+    pub contract_hash: String,
+    pub contract_wasm_hash: String,
+    pub package_hash: String,
+    pub entry_points: Vec<String>,
+    pub stored_sha256: String,
+    pub stored_len: usize,
+    /// The stored bytes are covered by a merkle proof that leads to the block's state root.
+    pub proven: bool,
+    /// The protocol version written into the stored `Contract` record at install.
+    pub record_protocol_version: String,
+    #[serde(skip)]
+    pub stored: Vec<u8>,
+}
+
+/// Everything a verification needs from the chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct Install {
+    pub api: Api,
+    pub transaction: TransactionFacts,
+    pub block: Option<BlockFacts>,
+    pub contracts: Vec<InstalledContract>,
+    pub checks: Vec<TrustCheck>,
+    #[serde(skip)]
+    pub session: Vec<u8>,
+    /// The transaction hash as casper-types `TransactionHash` JSON, for bundles.
+    #[serde(skip)]
+    pub transaction_hash_json: Value,
+}
+
+/// Why a transaction cannot be resolved into an install.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("{source_desc} knows no deploy or transaction {hash} ({detail})")]
+    UnknownTransaction {
+        source_desc: String,
+        hash: String,
+        detail: String,
+    },
+    #[error("asked for {asked} but the answer is about {answered}")]
+    WrongTransaction { asked: String, answered: String },
+    #[error("transaction {hash} has not been executed (no execution result yet)")]
+    NotExecuted { hash: String },
+    #[error("transaction {hash} failed in execution, so it stored nothing: {error}")]
+    FailedExecution { hash: String, error: String },
+    #[error("transaction {hash} installed no contract (its effects write no contract Wasm)")]
+    NothingInstalled { hash: String },
+    #[error("transaction {hash} is not session Wasm: {what}")]
+    NotSession { hash: String, what: String },
+    #[error("{what} is not what the node's API promises: {detail}")]
+    BadResponse { what: String, detail: String },
+    #[error("the stored state of {key} is not available: {detail}")]
+    StateUnavailable { key: String, detail: String },
+    #[error(transparent)]
+    Call(#[from] CallError),
+}
+
+fn bad(what: impl Into<String>, detail: impl ToString) -> ResolveError {
+    ResolveError::BadResponse {
+        what: what.into(),
+        detail: detail.to_string(),
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The transaction, and how the node answered.
+struct Fetched {
+    api: Api,
+    transaction: Transaction,
+    hash_json: Value,
+    /// (block hash, execution result).
+    execution: Option<(BlockHash, ExecutionResult)>,
+}
+
+fn fetch_transaction(source: &mut dyn Source, req: &Requested) -> Result<Fetched, ResolveError> {
+    let h = req.hex();
+    let mut attempts: Vec<(&str, Value, Value)> = Vec::new();
+    if !matches!(req, Requested::V1(_)) {
+        attempts.push((
+            "info_get_transaction",
+            json!({"transaction_hash": {"Deploy": h}, "finalized_approvals": false}),
+            json!({"Deploy": h}),
+        ));
+    }
+    if !matches!(req, Requested::Deploy(_)) {
+        attempts.push((
+            "info_get_transaction",
+            json!({"transaction_hash": {"Version1": h}, "finalized_approvals": false}),
+            json!({"Version1": h}),
+        ));
+    }
+    if !matches!(req, Requested::V1(_)) {
+        attempts.push((
+            "info_get_deploy",
+            json!({"deploy_hash": h, "finalized_approvals": false}),
+            json!({"Deploy": h}),
+        ));
+    }
+    let mut last = String::from("nothing asked");
+    let mut no_transaction_method = false;
+    for (method, params, hash_json) in attempts {
+        if no_transaction_method && method == "info_get_transaction" {
+            continue;
+        }
+        match source.call(method, &params) {
+            Ok(result) => return parse_transaction_result(method, &result, hash_json, req),
+            Err(CallError::MethodNotFound { .. }) => {
+                no_transaction_method = method == "info_get_transaction";
+                last = format!("no method {method}");
+            }
+            Err(e) if e.is_absent() => last = e.to_string(),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ResolveError::UnknownTransaction {
+        source_desc: source.describe(),
+        hash: h,
+        detail: last,
+    })
+}
+
+/// Parses `info_get_transaction` / `info_get_deploy` results of either API.
+fn parse_transaction_result(
+    method: &str,
+    result: &Value,
+    hash_json: Value,
+    req: &Requested,
+) -> Result<Fetched, ResolveError> {
+    let transaction: Transaction = if let Some(t) = result.get("transaction") {
+        serde_json::from_value(t.clone()).map_err(|e| bad(format!("{method}: transaction"), e))?
+    } else if let Some(d) = result.get("deploy") {
+        let deploy: Deploy =
+            serde_json::from_value(d.clone()).map_err(|e| bad(format!("{method}: deploy"), e))?;
+        Transaction::Deploy(deploy)
+    } else {
+        return Err(bad(
+            method,
+            "neither `transaction` nor `deploy` in the result",
+        ));
+    };
+    let answered = match transaction.hash() {
+        TransactionHash::Deploy(h) => *h.inner(),
+        TransactionHash::V1(h) => *h.inner(),
+    };
+    if answered.value() != *req.bytes() {
+        return Err(ResolveError::WrongTransaction {
+            asked: req.hex(),
+            answered: hex::encode(answered.value()),
+        });
+    }
+    let (api, execution) = if let Some(results) = result.get("execution_results") {
+        // 1.5 node: [{"block_hash", "result": ExecutionResultV1}]
+        let list = results
+            .as_array()
+            .ok_or_else(|| bad(format!("{method}: execution_results"), "not a list"))?;
+        let first = match list.first() {
+            None => None,
+            Some(entry) => {
+                let block_hash: BlockHash =
+                    serde_json::from_value(entry.get("block_hash").cloned().unwrap_or(Value::Null))
+                        .map_err(|e| {
+                            bad(format!("{method}: execution_results[0].block_hash"), e)
+                        })?;
+                let r: ExecutionResultV1 =
+                    serde_json::from_value(entry.get("result").cloned().unwrap_or(Value::Null))
+                        .map_err(|e| bad(format!("{method}: execution_results[0].result"), e))?;
+                Some((block_hash, ExecutionResult::V1(r)))
+            }
+        };
+        (Api::Node15, first)
+    } else {
+        let info = result.get("execution_info").cloned().unwrap_or(Value::Null);
+        let info: Option<casper_types::ExecutionInfo> = serde_json::from_value(info)
+            .map_err(|e| bad(format!("{method}: execution_info"), e))?;
+        let execution = info.and_then(|i| i.execution_result.map(|r| (i.block_hash, r)));
+        (Api::Sidecar2, execution)
+    };
+    Ok(Fetched {
+        api,
+        transaction,
+        hash_json,
+        execution,
+    })
+}
+
+/// Where the session bytes are, or why the transaction has none.
+fn session_bytes(tx: &Transaction, hash: &str) -> Result<Vec<u8>, ResolveError> {
+    let not = |what: String| ResolveError::NotSession {
+        hash: hash.to_owned(),
+        what,
+    };
+    match tx {
+        Transaction::Deploy(d) => match d.session() {
+            ExecutableDeployItem::ModuleBytes { module_bytes, .. } => Ok(module_bytes.to_vec()),
+            ExecutableDeployItem::Transfer { .. } => Err(not("a native transfer".into())),
+            _ => Err(not(
+                "its session calls a stored contract (a factory install): resolving the caller's stored bytes from the chain is not supported yet; replay it with `casper-repro replay --factory` on the caller's stored Wasm"
+                    .into(),
+            )),
+        },
+        Transaction::V1(v1) => {
+            let target: TransactionTarget = v1
+                .deserialize_field(1)
+                .map_err(|e| bad("transaction target", format!("{e:?}")))?;
+            match target {
+                TransactionTarget::Session { module_bytes, .. } => Ok(module_bytes.to_vec()),
+                TransactionTarget::Native => Err(not("a native transaction".into())),
+                TransactionTarget::Stored { .. } => Err(not(
+                    "its target is a stored contract (a factory install): resolving the caller's stored bytes from the chain is not supported yet; replay it with `casper-repro replay --factory`"
+                        .into(),
+                )),
+            }
+        }
+    }
+}
+
+fn check_transaction(tx: &Transaction) -> Vec<TrustCheck> {
+    let (hash_ok, full) = match tx {
+        Transaction::Deploy(d) => (
+            d.has_valid_hash().map_err(|e| e.to_string()),
+            d.is_valid().map_err(|e| e.to_string()),
+        ),
+        Transaction::V1(v) => (
+            v.has_valid_hash().map_err(|e| e.to_string()),
+            v.verify().map_err(|e| e.to_string()),
+        ),
+    };
+    let approvals = match tx {
+        Transaction::Deploy(d) => d.approvals().len(),
+        Transaction::V1(v) => v.approvals().len(),
+    };
+    let mut checks = vec![match hash_ok {
+        Ok(()) => TrustCheck {
+            check: "transaction-hash".into(),
+            status: CheckStatus::Passed,
+            detail: "the hash recomputed from the transaction's contents is the one asked for"
+                .into(),
+        },
+        Err(e) => TrustCheck {
+            check: "transaction-hash".into(),
+            status: CheckStatus::Failed,
+            detail: format!("the contents do not hash to the transaction hash: {e}"),
+        },
+    }];
+    checks.push(match full {
+        Ok(()) => TrustCheck {
+            check: "approvals".into(),
+            status: CheckStatus::Passed,
+            detail: format!("{approvals} approval signature(s), all valid"),
+        },
+        Err(e) => TrustCheck {
+            check: "approvals".into(),
+            status: CheckStatus::Failed,
+            detail: e.to_string(),
+        },
+    });
+    checks
+}
+
+/// What the execution wrote that matters here.
+#[derive(Default)]
+struct Written {
+    /// `Key::Hash` of every ContractWasm write, with the bytes when the effects carry them (2.x).
+    wasm: Vec<(Key, Option<Vec<u8>>)>,
+    /// Every Contract write, with the record when the effects carry it (2.x).
+    contracts: Vec<(Key, Option<casper_types::contracts::Contract>)>,
+    packages: BTreeSet<Key>,
+}
+
+fn written(result: &ExecutionResult, hash: &str) -> Result<Written, ResolveError> {
+    let mut w = Written::default();
+    match result {
+        ExecutionResult::V1(ExecutionResultV1::Failure { error_message, .. }) => {
+            return Err(ResolveError::FailedExecution {
+                hash: hash.to_owned(),
+                error: error_message.clone(),
+            });
+        }
+        ExecutionResult::V1(ExecutionResultV1::Success { effect, .. }) => {
+            for t in &effect.transforms {
+                let key = || {
+                    Key::from_formatted_str(&t.key)
+                        .map_err(|e| bad(format!("transform key `{}`", t.key), e))
+                };
+                match t.transform {
+                    TransformKindV1::WriteContractWasm => w.wasm.push((key()?, None)),
+                    TransformKindV1::WriteContract => w.contracts.push((key()?, None)),
+                    TransformKindV1::WriteContractPackage => {
+                        w.packages.insert(key()?);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        ExecutionResult::V2(r) => {
+            if let Some(error) = &r.error_message {
+                return Err(ResolveError::FailedExecution {
+                    hash: hash.to_owned(),
+                    error: error.clone(),
+                });
+            }
+            for t in r.effects.transforms() {
+                if let TransformKindV2::Write(value) = t.kind() {
+                    match value {
+                        StoredValue::ContractWasm(cw) => {
+                            w.wasm.push((*t.key(), Some(cw.clone().take_bytes())))
+                        }
+                        StoredValue::ByteCode(bc) => {
+                            w.wasm.push((*t.key(), Some(bc.bytes().to_vec())))
+                        }
+                        StoredValue::Contract(c) => w.contracts.push((*t.key(), Some(c.clone()))),
+                        StoredValue::ContractPackage(_) => {
+                            w.packages.insert(*t.key());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    Ok(w)
+}
+
+fn fetch_block(
+    source: &mut dyn Source,
+    block_hash: &BlockHash,
+    tx_hash: &TransactionHash,
+    checks: &mut Vec<TrustCheck>,
+) -> Result<Option<(Block, BlockFacts)>, ResolveError> {
+    let params = json!({"block_identifier": {"Hash": block_hash.to_hex_string()}});
+    let result = match source.call("chain_get_block", &params) {
+        Ok(r) => r,
+        Err(e) if e.is_absent() => {
+            checks.push(TrustCheck {
+                check: "block".into(),
+                status: CheckStatus::NotPossible,
+                detail: format!("block {} not available: {e}", block_hash.to_hex_string()),
+            });
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let block: Block = if let Some(bws) = result.get("block_with_signatures") {
+        serde_json::from_value(bws.get("block").cloned().unwrap_or(Value::Null))
+            .map_err(|e| bad("chain_get_block: block_with_signatures.block", e))?
+    } else if let Some(b) = result.get("block") {
+        // 1.5 node: JsonBlock {hash, header, body, proofs}; the block itself is a BlockV1.
+        let mut b = b.clone();
+        if let Some(o) = b.as_object_mut() {
+            o.remove("proofs");
+        }
+        let v1: BlockV1 =
+            serde_json::from_value(b).map_err(|e| bad("chain_get_block: block", e))?;
+        Block::V1(v1)
+    } else {
+        return Err(bad("chain_get_block", "no `block` in the result"));
+    };
+    if block.hash() != block_hash {
+        return Err(bad(
+            "chain_get_block",
+            format!(
+                "asked for block {} but got block {}",
+                block_hash.to_hex_string(),
+                block.hash().to_hex_string()
+            ),
+        ));
+    }
+    checks.push(match block.verify() {
+        Ok(()) => TrustCheck {
+            check: "block-hash".into(),
+            status: CheckStatus::Passed,
+            detail: format!(
+                "block {} hash recomputed from its header and body",
+                block_hash.to_hex_string()
+            ),
+        },
+        Err(e) => TrustCheck {
+            check: "block-hash".into(),
+            status: CheckStatus::Failed,
+            detail: format!("block {}: {e}", block_hash.to_hex_string()),
+        },
+    });
+    let listed = match &block {
+        Block::V1(b) => match tx_hash {
+            TransactionHash::Deploy(d) => {
+                b.deploy_hashes().contains(d) || b.body().transfer_hashes().contains(d)
+            }
+            TransactionHash::V1(_) => false,
+        },
+        Block::V2(b) => b.all_transactions().any(|t| t == tx_hash),
+    };
+    checks.push(TrustCheck {
+        check: "block-lists-transaction".into(),
+        status: if listed {
+            CheckStatus::Passed
+        } else {
+            CheckStatus::Failed
+        },
+        detail: if listed {
+            "the executing block's body lists the transaction".into()
+        } else {
+            "the block named by the execution result does not list the transaction".into()
+        },
+    });
+    let facts = BlockFacts {
+        hash: block_hash.to_hex_string(),
+        height: block.height(),
+        protocol_version: block.protocol_version().to_string(),
+        state_root_hash: hex::encode(block.state_root_hash().value()),
+    };
+    Ok(Some((block, facts)))
+}
+
+/// A stored value read at the block, with its proof checked.
+struct Read {
+    value: StoredValue,
+    proven: bool,
+}
+
+fn read_state(
+    source: &mut dyn Source,
+    key: &Key,
+    block: Option<&(Block, BlockFacts)>,
+    checks: &mut Vec<TrustCheck>,
+) -> Result<Option<Read>, ResolveError> {
+    let Some((block, facts)) = block else {
+        return Ok(None);
+    };
+    let key_str = key.to_formatted_string();
+    let params = json!({"state_identifier": {"BlockHash": facts.hash}, "key": key_str, "path": []});
+    let result = match source.call("query_global_state", &params) {
+        Ok(r) => r,
+        Err(e) if e.is_absent() => {
+            checks.push(TrustCheck {
+                check: format!("merkle-proof {key_str}"),
+                status: CheckStatus::NotPossible,
+                detail: format!("state not available: {e}"),
+            });
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let what = format!("query_global_state {key_str}");
+    let proof_hex = result
+        .get("merkle_proof")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad(&what, "no merkle_proof string"))?;
+    let proofs = proof::read_proofs(proof_hex).map_err(|e| bad(&what, e))?;
+    let first: &Proven = &proofs[0];
+    let root = block.state_root_hash();
+    let mut failed = Vec::new();
+    if first.key != *key {
+        failed.push(format!(
+            "the proof is for {} not {key_str}",
+            first.key.to_formatted_string()
+        ));
+    }
+    if first.state_root != *root {
+        failed.push(format!(
+            "the proof leads to state root {} but the block's is {}",
+            hex::encode(first.state_root.value()),
+            hex::encode(root.value())
+        ));
+    }
+    if let Err(e) = json_agrees(result.get("stored_value"), first) {
+        failed.push(e);
+    }
+    let proven = failed.is_empty();
+    checks.push(TrustCheck {
+        check: format!("merkle-proof {key_str}"),
+        status: if proven {
+            CheckStatus::Passed
+        } else {
+            CheckStatus::Failed
+        },
+        detail: if proven {
+            format!(
+                "the stored value is proven under the block's state root hash {}",
+                hex::encode(root.value())
+            )
+        } else {
+            failed.join("; ")
+        },
+    });
+    Ok(Some(Read {
+        value: first.value.clone(),
+        proven,
+    }))
+}
+
+/// The answer's JSON `stored_value` says the same as the proven value. 2.x serialises with
+/// casper-types; the 1.5 node's json_compatibility form of `ContractWasm` is the hex of its
+/// bytesrepr, and of `Contract` a record whose entry-point names are compared.
+fn json_agrees(json_value: Option<&Value>, proven: &Proven) -> Result<(), String> {
+    let Some(v) = json_value else {
+        return Err("no stored_value in the answer".into());
+    };
+    if let Ok(parsed) = serde_json::from_value::<StoredValue>(v.clone()) {
+        return if parsed == proven.value {
+            Ok(())
+        } else {
+            Err("the answer's stored_value differs from the value its merkle proof proves".into())
+        };
+    }
+    // 1.5 json_compatibility shapes.
+    if let Some(hex_str) = v.get("ContractWasm").and_then(Value::as_str) {
+        let bytes = hex::decode(hex_str).map_err(|e| format!("stored_value hex: {e}"))?;
+        let (wasm, rest) =
+            ContractWasm::from_bytes(&bytes).map_err(|e| format!("stored_value bytes: {e}"))?;
+        return match &proven.value {
+            StoredValue::ContractWasm(p) if rest.is_empty() && *p == wasm => Ok(()),
+            _ => Err(
+                "the answer's ContractWasm differs from the value its merkle proof proves".into(),
+            ),
+        };
+    }
+    if let Some(c) = v.get("Contract") {
+        let names: BTreeSet<String> = c
+            .get("entry_points")
+            .and_then(Value::as_array)
+            .map(|eps| {
+                eps.iter()
+                    .filter_map(|e| e.get("name").and_then(Value::as_str).map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        return match &proven.value {
+            StoredValue::Contract(p)
+                if p.entry_points().keys().cloned().collect::<BTreeSet<_>>() == names =>
+            {
+                Ok(())
+            }
+            _ => Err("the answer's Contract differs from the value its merkle proof proves".into()),
+        };
+    }
+    Ok(())
+}
+
+/// Resolves one transaction into an install.
+pub fn resolve(source: &mut dyn Source, req: &Requested) -> Result<Install, ResolveError> {
+    let fetched = fetch_transaction(source, req)?;
+    let hash = req.hex();
+    let tx = &fetched.transaction;
+    let mut checks = check_transaction(tx);
+    let session = session_bytes(tx, &hash)?;
+    let (block_hash, result) = fetched
+        .execution
+        .clone()
+        .ok_or_else(|| ResolveError::NotExecuted { hash: hash.clone() })?;
+    let w = written(&result, &hash)?;
+    if w.wasm.is_empty() {
+        return Err(ResolveError::NothingInstalled { hash });
+    }
+    let block = fetch_block(source, &block_hash, &tx.hash(), &mut checks)?;
+
+    let wasm_keys: BTreeSet<Key> = w.wasm.iter().map(|(k, _)| *k).collect();
+    let mut contracts = Vec::new();
+    for (contract_key, effect_record) in &w.contracts {
+        let read = read_state(source, contract_key, block.as_ref(), &mut checks)?;
+        let (record, record_proven) = match (&read, effect_record) {
+            (
+                Some(Read {
+                    value: StoredValue::Contract(c),
+                    proven,
+                }),
+                _,
+            ) => (c.clone(), *proven),
+            (Some(_), _) => {
+                return Err(bad(
+                    format!("query_global_state {}", contract_key.to_formatted_string()),
+                    "the stored value is not a Contract",
+                ));
+            }
+            (None, Some(c)) => (c.clone(), false),
+            (None, None) => {
+                return Err(ResolveError::StateUnavailable {
+                    key: contract_key.to_formatted_string(),
+                    detail: "the 1.x effects name the contract but do not carry it, and the node did not answer query_global_state for it".into(),
+                });
+            }
+        };
+        let wasm_key = Key::Hash(record.contract_wasm_hash().value());
+        if !wasm_keys.contains(&wasm_key) {
+            // A contract record rewritten without new Wasm: not an install.
+            continue;
+        }
+        let inline = w
+            .wasm
+            .iter()
+            .find(|(k, _)| *k == wasm_key)
+            .and_then(|(_, b)| b.clone());
+        let read = read_state(source, &wasm_key, block.as_ref(), &mut checks)?;
+        let (stored, wasm_proven) = match read {
+            Some(Read {
+                value: StoredValue::ContractWasm(cw),
+                proven,
+            }) => {
+                let bytes = cw.take_bytes();
+                if let Some(inline) = &inline
+                    && *inline != bytes
+                {
+                    checks.push(TrustCheck {
+                        check: format!("effects-agree {}", wasm_key.to_formatted_string()),
+                        status: CheckStatus::Failed,
+                        detail:
+                            "the bytes in the execution effects differ from the proven stored bytes"
+                                .into(),
+                    });
+                }
+                (bytes, proven)
+            }
+            Some(_) => {
+                return Err(bad(
+                    format!("query_global_state {}", wasm_key.to_formatted_string()),
+                    "the stored value is not ContractWasm",
+                ));
+            }
+            None => match inline {
+                Some(bytes) => (bytes, false),
+                None => {
+                    return Err(ResolveError::StateUnavailable {
+                        key: wasm_key.to_formatted_string(),
+                        detail: "the 1.x effects name the Wasm but do not carry it, and the node did not answer query_global_state for it".into(),
+                    });
+                }
+            },
+        };
+        let mut entry_points: Vec<String> = record.entry_points().keys().cloned().collect();
+        entry_points.sort();
+        contracts.push(InstalledContract {
+            contract_hash: hex::encode(contract_key.into_hash_addr().unwrap_or_default()),
+            contract_wasm_hash: hex::encode(record.contract_wasm_hash().value()),
+            package_hash: hex::encode(record.contract_package_hash().value()),
+            entry_points,
+            stored_sha256: sha256_hex(&stored),
+            stored_len: stored.len(),
+            proven: record_proven && wasm_proven,
+            record_protocol_version: record.protocol_version().to_string(),
+            stored,
+        });
+    }
+    for package in &w.packages {
+        read_state(source, package, block.as_ref(), &mut checks)?;
+    }
+    if contracts.is_empty() {
+        return Err(ResolveError::NothingInstalled { hash });
+    }
+    let (kind, chain_name, timestamp, approvals) = match tx {
+        Transaction::Deploy(d) => (
+            "deploy",
+            d.header().chain_name().to_owned(),
+            d.header().timestamp().to_string(),
+            d.approvals().len(),
+        ),
+        Transaction::V1(v) => (
+            "transaction-v1",
+            v.chain_name().to_owned(),
+            v.timestamp().to_string(),
+            v.approvals().len(),
+        ),
+    };
+    Ok(Install {
+        api: fetched.api,
+        transaction: TransactionFacts {
+            hash,
+            kind,
+            chain_name,
+            timestamp,
+            approvals,
+            session_sha256: sha256_hex(&session),
+            session_len: session.len(),
+        },
+        block: block.map(|(_, f)| f),
+        contracts,
+        checks,
+        session,
+        transaction_hash_json: fetched.hash_json,
+    })
+}
+
+/// Resolves from a node's `info_get_transaction` / `info_get_deploy` answer saved in a file (the
+/// JSON-RPC response, or just its `result`), with nothing else: 2.x effects carry the stored bytes
+/// and contract records inline; 1.x effects only name them, so those need a node or a bundle.
+pub fn resolve_from_answer(answer: &Value) -> Result<Install, ResolveError> {
+    let result = answer.get("result").unwrap_or(answer);
+    let hash = result
+        .get("transaction")
+        .and_then(|t| t.as_object())
+        .and_then(|t| t.values().next())
+        .or_else(|| result.get("deploy"))
+        .and_then(|t| t.get("hash"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            bad(
+                "the transaction JSON",
+                "no transaction or deploy hash in it",
+            )
+        })?;
+    let req = Requested::parse(hash).map_err(|e| bad("the transaction JSON", e))?;
+    let mut single = OneAnswer {
+        result: result.clone(),
+    };
+    resolve(&mut single, &req)
+}
+
+/// A source holding one answer: to whichever transaction method is asked first.
+struct OneAnswer {
+    result: Value,
+}
+
+impl Source for OneAnswer {
+    fn call(&mut self, method: &str, params: &Value) -> Result<Value, CallError> {
+        let is_v1 = params
+            .get("transaction_hash")
+            .is_some_and(|h| h.get("Version1").is_some());
+        let answer_is_v1 = self
+            .result
+            .get("transaction")
+            .is_some_and(|t| t.get("Version1").is_some());
+        let fits = match method {
+            "info_get_transaction" => {
+                self.result.get("transaction").is_some() && is_v1 == answer_is_v1
+            }
+            "info_get_deploy" => self.result.get("deploy").is_some(),
+            _ => false,
+        };
+        if fits {
+            Ok(self.result.clone())
+        } else {
+            Err(CallError::NotInBundle {
+                method: method.to_owned(),
+                params: params.to_string(),
+            })
+        }
+    }
+
+    fn describe(&self) -> String {
+        "the transaction file".into()
+    }
+}

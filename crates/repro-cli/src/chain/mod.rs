@@ -1,0 +1,71 @@
+//! Reading an install from the chain: a JSON-RPC client for the node (1.5 node API and 2.x
+//! sidecar API), bundles of recorded responses that re-run offline, and the resolution of one
+//! transaction into what a verification needs (session bytes, block, protocol version, the stored
+//! bytes and entry points of every contract it installed), with the chain's own commitments
+//! checked on the way (transaction hash and approvals, block hash, merkle proofs).
+//!
+//! Every response is parsed with `casper-types`, the node's own types. Where the 1.5 node's JSON
+//! differs from casper-types' (its json_compatibility `StoredValue`), the bytes are read from the
+//! bytesrepr form the node also sends (the stored value's hex and the merkle proof), again with
+//! casper-types.
+
+pub mod bundle;
+pub mod install;
+pub mod proof;
+pub mod rpc;
+
+use serde_json::Value;
+
+/// Where JSON-RPC answers come from: a live node ([`rpc::HttpSource`]) or a bundle of recorded
+/// answers ([`bundle::Bundle`]). Resolution code is the same for both.
+pub trait Source {
+    /// Calls `method` with `params` and returns the JSON-RPC `result`.
+    fn call(&mut self, method: &str, params: &Value) -> Result<Value, CallError>;
+    /// A short description for error messages (`node http://…`, `bundle DIR`).
+    fn describe(&self) -> String;
+}
+
+/// Why one call gave no result.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The node answered with a JSON-RPC error object.
+    #[error("the node answered {method} with error {code}: {message}")]
+    Rpc {
+        method: String,
+        code: i64,
+        message: String,
+    },
+    /// The node does not know the method (e.g. `info_get_transaction` on a 1.5 node).
+    #[error("the node does not offer {method}")]
+    MethodNotFound { method: String },
+    /// A bundle holds no answer for this call.
+    #[error("no saved answer to {method} {params}")]
+    NotInBundle { method: String, params: String },
+    /// The node could not be reached or did not answer in time (after retries).
+    #[error("{url} did not answer {method}: {detail} (after {attempts} attempt(s))")]
+    Unreachable {
+        url: String,
+        method: String,
+        detail: String,
+        attempts: u32,
+    },
+    /// An answer that is not what the JSON-RPC API promises.
+    #[error("{url} answered {method} with something that is not a JSON-RPC response: {detail}")]
+    Malformed {
+        url: String,
+        method: String,
+        detail: String,
+    },
+}
+
+impl CallError {
+    /// An answer that means "try the next way of asking" rather than "stop".
+    pub fn is_absent(&self) -> bool {
+        matches!(
+            self,
+            CallError::Rpc { .. }
+                | CallError::MethodNotFound { .. }
+                | CallError::NotInBundle { .. }
+        )
+    }
+}

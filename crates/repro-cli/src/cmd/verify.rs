@@ -1,0 +1,245 @@
+//! `casper-repro verify`: from a deploy or transaction to a verdict — fetch the install (node,
+//! bundle or a saved answer), rebuild the source, replay the node's processing, compare at every
+//! stage and explain.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use repro_core::{Protocol, ProtocolVersion};
+
+use super::build::BuildOpts;
+use super::fetch::ClientArgs;
+use crate::Outcome;
+use crate::chain::bundle::Bundle;
+use crate::chain::install::{self, Install, Requested};
+use crate::chain::rpc::HttpSource;
+use crate::output::{self, Format};
+use crate::verify::{self, ConfigSource, Rebuilt};
+
+const AFTER_HELP: &str = "\
+Stages (each with both sides' sha256):
+  1  rebuild vs the uploaded session bytes        a build question
+  2  replay(uploaded bytes) vs the stored bytes    a replay / chainspec question (needs no source)
+  3  replay(rebuild) vs the stored bytes           the claim: this source is on chain
+Without CRATE_DIR only stage 2 runs. Every contract the transaction installed is checked.
+
+Verdicts: verified, verified-after-normalisation (named steps only), replay-verified (no source
+given), mismatch (with the failing stage and ranked causes), untrusted (a chain commitment —
+transaction hash, approvals, block hash, merkle proof — failed).
+
+The replay configuration comes from --chainspec, --protocol, or the executing block's protocol
+version with the built-in mainnet table.
+
+Examples:
+  casper-repro verify ./contract --node http://127.0.0.1:7777 1f2e...9a
+  casper-repro verify --node http://127.0.0.1:7777 1f2e...9a          (stage 2 only)
+  casper-repro verify ./contract --bundle bundle/ --target wasm32v1-none
+  casper-repro verify --transaction-json info_get_transaction.json
+
+Exit status:
+  0  verified, verified-after-normalisation or replay-verified
+  1  mismatch or untrusted
+  2  error: unknown hash, nothing installed, failed execution, unreachable node, bad answer,
+     a crate that does not build";
+
+/// Verify that a contract on chain was built from a source: fetch, rebuild, replay, compare.
+#[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct Args {
+    /// [CRATE_DIR] and, with --node, the HASH of the deploy or transaction (either order; the
+    /// hash is the 64-hex-digit one).
+    #[arg(value_name = "CRATE_DIR|HASH", num_args = 0..=2)]
+    positional: Vec<String>,
+    /// Fetch from this node's JSON-RPC (1.5 node or 2.x sidecar).
+    #[arg(long, env = "CASPER_NODE_RPC", conflicts_with_all = ["bundle", "transaction_json"])]
+    node: Option<String>,
+    /// Re-run offline from a bundle saved by `casper-repro fetch`.
+    #[arg(long, value_name = "DIR", conflicts_with = "transaction_json")]
+    bundle: Option<PathBuf>,
+    /// A node's info_get_transaction / info_get_deploy answer saved in a file (2.x answers carry
+    /// the stored bytes; 1.x answers need --node or --bundle for them).
+    #[arg(long, value_name = "FILE")]
+    transaction_json: Option<PathBuf>,
+    /// Replay with this mainnet protocol version instead of the block's.
+    #[arg(long)]
+    protocol: Option<ProtocolVersion>,
+    /// Replay with this network's chainspec (testnet, private networks).
+    #[arg(long, value_name = "FILE")]
+    chainspec: Option<PathBuf>,
+    /// Package(s) of CRATE_DIR to build; the artifact that matches is found among them.
+    #[arg(short = 'p', long = "package", value_name = "PKG")]
+    packages: Vec<String>,
+    #[command(flatten)]
+    build: BuildOpts,
+    /// With --node: also save the node's answers as a bundle in DIR.
+    #[arg(long, value_name = "DIR", requires = "node")]
+    save_bundle: Option<PathBuf>,
+    #[command(flatten)]
+    client: ClientArgs,
+    /// Result format on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+fn looks_like_hash(s: &str) -> bool {
+    Requested::parse(s).is_ok() && !std::path::Path::new(s).exists()
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let (hashes, dirs): (Vec<&String>, Vec<&String>) =
+        args.positional.iter().partition(|s| looks_like_hash(s));
+    if hashes.len() > 1 || dirs.len() > 1 {
+        bail!(
+            "give at most one CRATE_DIR and one HASH (got {:?})",
+            args.positional
+        );
+    }
+    let crate_dir = dirs.first().map(PathBuf::from);
+    if let Some(dir) = &crate_dir
+        && !dir.is_dir()
+    {
+        bail!(
+            "{} is neither a crate directory nor a transaction hash (64 hex digits)",
+            dir.display()
+        );
+    }
+    let hash = hashes
+        .first()
+        .map(|h| Requested::parse(h))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    if let Some(dir) = &args.save_bundle {
+        super::fetch::check_output_dir(dir)?;
+    }
+
+    let install: Install = match (&args.node, &args.bundle, &args.transaction_json) {
+        (Some(node), None, None) => {
+            let req = hash.context("give the HASH of the deploy or transaction to verify")?;
+            let mut source = HttpSource::new(node, args.client.options())?;
+            let install = install::resolve(&mut source, &req)
+                .with_context(|| format!("fetching {} from {}", req.hex(), source.url()))?;
+            if let Some(dir) = &args.save_bundle {
+                let url = source.url().to_owned();
+                super::fetch::save_bundle(dir, &install, source.recorded, Some(url))?;
+            }
+            install
+        }
+        (None, Some(dir), None) => {
+            let mut bundle = Bundle::load(dir)?;
+            let req = match hash {
+                Some(h) => h,
+                None => Requested::parse(bundle.hash_hex().unwrap_or_default())
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| {
+                        format!("the bundle {} names no transaction", dir.display())
+                    })?,
+            };
+            install::resolve(&mut bundle, &req)
+                .with_context(|| format!("reading {} from bundle {}", req.hex(), dir.display()))?
+        }
+        (None, None, Some(file)) => {
+            let text = fs_err::read_to_string(file)?;
+            let answer: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", file.display()))?;
+            install::resolve_from_answer(&answer)
+                .with_context(|| format!("reading the transaction in {}", file.display()))?
+        }
+        _ => bail!("give one of --node URL HASH, --bundle DIR or --transaction-json FILE"),
+    };
+
+    let (protocol, configuration) = configuration(&args, &install)?;
+
+    let rebuilt = match &crate_dir {
+        None => Vec::new(),
+        Some(dir) => {
+            let out = tempfile::tempdir().context("creating a temporary build output directory")?;
+            let req =
+                args.build
+                    .request(dir.clone(), args.packages.clone(), out.path().to_path_buf())?;
+            let built = super::build::build_with_progress(&req)?;
+            built
+                .artifacts
+                .iter()
+                .map(|a| {
+                    Ok(Rebuilt {
+                        package: a.package.clone(),
+                        bytes: fs_err::read(&a.path)?,
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?
+        }
+    };
+
+    let report = verify::verify(install, &protocol, configuration, &rebuilt);
+    match args.format {
+        Format::Json => output::print_json("verify", &report)?,
+        Format::Text => output::print_text(&verify::render_text(&report))?,
+    }
+    Ok(if report.verdict.is_positive() {
+        Outcome::Success
+    } else {
+        Outcome::Negative
+    })
+}
+
+/// The replay configuration: --chainspec / --protocol, else the executing block's protocol
+/// version in the built-in mainnet table.
+fn configuration(args: &Args, install: &Install) -> anyhow::Result<(Protocol, ConfigSource)> {
+    if args.protocol.is_some() || args.chainspec.is_some() {
+        let protocol = super::replay::resolve_protocol(args.protocol, args.chainspec.as_deref())?;
+        let from = match &args.chainspec {
+            Some(f) => format!("chainspec {}", f.display()),
+            None => "--protocol, built-in mainnet table".into(),
+        };
+        let version = protocol.version().to_string();
+        if let Some(block) = &install.block
+            && block.protocol_version != version
+        {
+            tracing::warn!(
+                "replaying with protocol {version} but the executing block ran protocol {}",
+                block.protocol_version
+            );
+        }
+        return Ok((
+            protocol,
+            ConfigSource {
+                protocol_version: version,
+                from,
+                assumption: None,
+            },
+        ));
+    }
+    // The executing block's protocol version; without the block, the one the node wrote into the
+    // installed Contract record (2.x effects carry it).
+    let (text, from) = match (&install.block, install.contracts.first()) {
+        (Some(block), _) => (
+            block.protocol_version.as_str(),
+            "the executing block's protocol version, built-in mainnet table",
+        ),
+        (None, Some(c)) => (
+            c.record_protocol_version.as_str(),
+            "the installed Contract record's protocol version (the block is not available), built-in mainnet table",
+        ),
+        (None, None) => bail!(
+            "the executing block is not available, so its protocol version is unknown: give --protocol VERSION or --chainspec FILE"
+        ),
+    };
+    let version: ProtocolVersion = text
+        .parse()
+        .map_err(|e| anyhow::anyhow!("the protocol version `{text}`: {e}"))?;
+    let protocol = Protocol::mainnet(version)?;
+    let chain = &install.transaction.chain_name;
+    let assumption = (chain != "casper").then(|| {
+        format!(
+            "chain `{chain}` is not mainnet (`casper`): its Wasm configuration was assumed to be mainnet {version}'s; give --chainspec for that network's own"
+        )
+    });
+    Ok((
+        protocol,
+        ConfigSource {
+            protocol_version: version.to_string(),
+            from: from.into(),
+            assumption,
+        },
+    ))
+}

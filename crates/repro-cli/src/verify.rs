@@ -1,0 +1,492 @@
+//! The three comparisons of a verification and the verdict they support.
+//!
+//! 1. rebuild vs the uploaded session bytes — a build question;
+//! 2. replay(uploaded bytes) vs the stored bytes — a replay / configuration question that needs no
+//!    source at all;
+//! 3. replay(rebuild) vs the stored bytes — the claim users care about.
+//!
+//! A verdict is only as good as the chain commitments behind the bytes: any failed commitment
+//! check makes it `untrusted`, whatever the comparisons say.
+
+use repro_core::Protocol;
+use repro_diff::{Cause, DiffOptions, DiffReport, WatSelection};
+use serde::Serialize;
+
+use crate::chain::install::{CheckStatus, Install, InstalledContract};
+
+/// The artifact compared, its stage 1 and its replay.
+type Candidate<'a> = (&'a Rebuilt, Stage, Result<Vec<Vec<u8>>, String>);
+
+/// A candidate rebuild: one package's artifact.
+#[derive(Debug, Clone)]
+pub struct Rebuilt {
+    pub package: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The configuration used for the replay and where it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigSource {
+    pub protocol_version: String,
+    /// `chainspec FILE`, `--protocol`, or `block` (the executing block's protocol version, built-in
+    /// mainnet table).
+    pub from: String,
+    /// Set when the mainnet table was used for a chain that does not call itself mainnet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assumption: Option<String>,
+}
+
+/// One comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    /// `rebuild-vs-upload`, `replay-upload-vs-stored`, `replay-rebuild-vs-stored`.
+    pub stage: &'static str,
+    /// `identical`, `identical-after-normalisation`, `different`, `replay-rejected`.
+    pub outcome: &'static str,
+    /// sha256 of the two sides (A is the chain's side).
+    pub a_sha256: String,
+    pub b_sha256: Option<String>,
+    /// The normalisation that made them equal, by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normalisation: Option<String>,
+    /// Why the replay failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Ranked probable causes, when the sides differ.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<Cause>,
+    /// The structural diff, when the sides differ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<Box<DiffReport>>,
+}
+
+impl Stage {
+    fn exact(&self) -> bool {
+        self.outcome == "identical"
+    }
+    fn matches(&self) -> bool {
+        matches!(self.outcome, "identical" | "identical-after-normalisation")
+    }
+}
+
+/// The verdict on one contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractResult {
+    pub contract_hash: String,
+    pub entry_points: Vec<String>,
+    pub stored_sha256: String,
+    pub stages: Vec<Stage>,
+    pub verdict: Verdict,
+}
+
+/// What the evidence supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// replay(rebuild) is the stored module, byte for byte.
+    Verified,
+    /// Equal only after named, reported normalisation steps.
+    VerifiedAfterNormalisation,
+    /// No source given: the node's processing of the uploaded bytes is reproduced exactly.
+    ReplayVerified,
+    /// The bytes do not match; the failing stage and causes say why.
+    Mismatch,
+    /// A chain commitment (hash, signature, proof) failed: nothing here can be trusted.
+    Untrusted,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Verified => "verified",
+            Verdict::VerifiedAfterNormalisation => "verified-after-normalisation",
+            Verdict::ReplayVerified => "replay-verified",
+            Verdict::Mismatch => "mismatch",
+            Verdict::Untrusted => "untrusted",
+        }
+    }
+    pub fn is_positive(self) -> bool {
+        matches!(
+            self,
+            Verdict::Verified | Verdict::VerifiedAfterNormalisation | Verdict::ReplayVerified
+        )
+    }
+}
+
+/// The whole verification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub verdict: Verdict,
+    pub summary: String,
+    pub install: Install,
+    pub configuration: ConfigSource,
+    /// The package whose artifact was compared (with a source).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_package: Option<String>,
+    pub contracts: Vec<ContractResult>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Compares the chain's side `a` with `b`; on a difference, the structural diff and its causes.
+fn compare(stage: &'static str, a: &[u8], b: &[u8], profiles: &DiffOptions<'_>) -> Stage {
+    let mut s = Stage {
+        stage,
+        outcome: "identical",
+        a_sha256: sha256_hex(a),
+        b_sha256: Some(sha256_hex(b)),
+        normalisation: None,
+        error: None,
+        causes: Vec::new(),
+        diff: None,
+    };
+    if a == b {
+        return s;
+    }
+    if let (Ok(sa), Ok(sb)) = (
+        crate::cmd::build::strip_custom_sections(a),
+        crate::cmd::build::strip_custom_sections(b),
+    ) && sa == sb
+    {
+        s.outcome = "identical-after-normalisation";
+        s.normalisation = Some(
+            "custom sections removed from both (names, producers, debug info): the code and data are identical"
+                .into(),
+        );
+        return s;
+    }
+    s.outcome = "different";
+    match repro_diff::diff(a, b, profiles) {
+        Ok(report) => {
+            s.causes = report.causes.clone();
+            s.diff = Some(Box::new(report));
+        }
+        Err(e) => s.error = Some(format!("the structural diff failed: {e}")),
+    }
+    s
+}
+
+fn replay(
+    protocol: &Protocol,
+    session: &[u8],
+    contracts: &[InstalledContract],
+) -> Result<Vec<Vec<u8>>, String> {
+    let options = repro_core::ReplayOptions { detailed: false };
+    let pre = repro_core::preprocess(protocol, session, options).map_err(|r| r.to_string())?;
+    contracts
+        .iter()
+        .map(|c| {
+            pre.install(&c.entry_points)
+                .map(|i| i.bytes)
+                .map_err(|r| r.to_string())
+        })
+        .collect()
+}
+
+fn rejected(stage: &'static str, a: &[u8], error: String) -> Stage {
+    Stage {
+        stage,
+        outcome: "replay-rejected",
+        a_sha256: sha256_hex(a),
+        b_sha256: None,
+        normalisation: None,
+        error: Some(error),
+        causes: Vec::new(),
+        diff: None,
+    }
+}
+
+/// Runs the stages and decides.
+pub fn verify(
+    install: Install,
+    protocol: &Protocol,
+    configuration: ConfigSource,
+    rebuilt: &[Rebuilt],
+) -> Report {
+    let profiles = crate::cmd::inspect::profiles();
+    let options = DiffOptions {
+        wat: WatSelection::Default,
+        context: 3,
+        profiles: profiles
+            .iter()
+            .map(|p| p as &dyn repro_diff::CostProfile)
+            .collect(),
+    };
+
+    // Stage 2, once for all contracts.
+    let replayed_upload = replay(protocol, &install.session, &install.contracts);
+
+    // Stage 1: which artifact is the upload? Exact first, then equal after normalisation, else
+    // the one whose replay reproduces the most stored modules, else the first.
+    let mut candidate: Option<Candidate<'_>> = None;
+    if !rebuilt.is_empty() {
+        let mut scored: Vec<(usize, &Rebuilt)> = rebuilt
+            .iter()
+            .map(|r| {
+                let score = if r.bytes == install.session {
+                    1000
+                } else if compare("", &install.session, &r.bytes, &options).matches() {
+                    500
+                } else {
+                    match replay(protocol, &r.bytes, &install.contracts) {
+                        Ok(outs) => outs
+                            .iter()
+                            .zip(&install.contracts)
+                            .filter(|(o, c)| **o == c.stored)
+                            .count(),
+                        Err(_) => 0,
+                    }
+                };
+                (score, r)
+            })
+            .collect();
+        scored.sort_by_key(|s| std::cmp::Reverse(s.0));
+        let best = scored[0].1;
+        let stage1 = compare("rebuild-vs-upload", &install.session, &best.bytes, &options);
+        let replayed = replay(protocol, &best.bytes, &install.contracts);
+        candidate = Some((best, stage1, replayed));
+    }
+
+    let any_check_failed = install
+        .checks
+        .iter()
+        .any(|c| c.status == CheckStatus::Failed);
+    let mut contracts = Vec::new();
+    for (index, c) in install.contracts.iter().enumerate() {
+        let mut stages = Vec::new();
+        if let Some((_, stage1, _)) = &candidate {
+            stages.push(stage1.clone());
+        }
+        let stage2 = match &replayed_upload {
+            Ok(outs) => compare("replay-upload-vs-stored", &c.stored, &outs[index], &options),
+            Err(e) => rejected("replay-upload-vs-stored", &c.stored, e.clone()),
+        };
+        stages.push(stage2.clone());
+        let verdict = if let Some((_, _, replayed)) = &candidate {
+            let stage3 = match replayed {
+                Ok(outs) => compare(
+                    "replay-rebuild-vs-stored",
+                    &c.stored,
+                    &outs[index],
+                    &options,
+                ),
+                Err(e) => rejected("replay-rebuild-vs-stored", &c.stored, e.clone()),
+            };
+            let v = if stage3.exact() {
+                Verdict::Verified
+            } else if stage3.matches() {
+                Verdict::VerifiedAfterNormalisation
+            } else {
+                Verdict::Mismatch
+            };
+            stages.push(stage3);
+            v
+        } else if stage2.exact() {
+            Verdict::ReplayVerified
+        } else {
+            Verdict::Mismatch
+        };
+        contracts.push(ContractResult {
+            contract_hash: c.contract_hash.clone(),
+            entry_points: c.entry_points.clone(),
+            stored_sha256: c.stored_sha256.clone(),
+            stages,
+            verdict: if any_check_failed {
+                Verdict::Untrusted
+            } else {
+                verdict
+            },
+        });
+    }
+    let verdict = contracts
+        .iter()
+        .map(|c| c.verdict)
+        .max_by_key(|v| match v {
+            Verdict::Verified | Verdict::ReplayVerified => 0,
+            Verdict::VerifiedAfterNormalisation => 1,
+            Verdict::Mismatch => 2,
+            Verdict::Untrusted => 3,
+        })
+        .unwrap_or(Verdict::Mismatch);
+    let summary = summarise(verdict, &contracts, &install);
+    Report {
+        verdict,
+        summary,
+        matched_package: candidate.map(|(r, _, _)| r.package.clone()),
+        install,
+        configuration,
+        contracts,
+    }
+}
+
+/// One sentence a person can act on.
+fn summarise(verdict: Verdict, contracts: &[ContractResult], install: &Install) -> String {
+    let n = contracts.len();
+    match verdict {
+        Verdict::Verified => format!(
+            "the rebuilt source, processed as the node did, is byte for byte the stored module of {n} contract(s)"
+        ),
+        Verdict::VerifiedAfterNormalisation => format!(
+            "the rebuilt source matches the stored module of {n} contract(s) after the named normalisation steps only"
+        ),
+        Verdict::ReplayVerified => format!(
+            "the node's processing of the uploaded session reproduces the stored module of {n} contract(s); give the source crate to verify it"
+        ),
+        Verdict::Untrusted => {
+            let failed: Vec<&str> = install
+                .checks
+                .iter()
+                .filter(|c| c.status == CheckStatus::Failed)
+                .map(|c| c.check.as_str())
+                .collect();
+            format!(
+                "chain commitment check(s) failed ({}): the fetched data is not what the chain committed to",
+                failed.join(", ")
+            )
+        }
+        Verdict::Mismatch => {
+            // The first failing stage of the first failing contract, with its leading cause.
+            for c in contracts {
+                let stage1_differs = c
+                    .stages
+                    .iter()
+                    .any(|s| s.stage == "rebuild-vs-upload" && !s.matches());
+                let stage2 = c
+                    .stages
+                    .iter()
+                    .find(|s| s.stage == "replay-upload-vs-stored");
+                let stage2_ok = stage2.is_some_and(Stage::matches);
+                let failing = if !stage2_ok {
+                    stage2
+                } else if stage1_differs {
+                    c.stages.iter().find(|s| s.stage == "rebuild-vs-upload")
+                } else {
+                    c.stages.iter().find(|s| !s.matches())
+                };
+                if let Some(s) = failing {
+                    let cause = s
+                        .causes
+                        .first()
+                        .map(|c| format!(": probable cause {}", c.summary))
+                        .or_else(|| s.error.as_ref().map(|e| format!(": {e}")))
+                        .unwrap_or_default();
+                    let what = match s.stage {
+                        "rebuild-vs-upload" => {
+                            "the rebuild is not the uploaded session (a build difference)"
+                        }
+                        "replay-upload-vs-stored" => {
+                            "the replay of the uploaded session is not the stored module (a replay or chainspec difference: the source was not even needed)"
+                        }
+                        _ => "the replay of the rebuild is not the stored module",
+                    };
+                    return format!("contract {}: {what}{cause}", short(&c.contract_hash));
+                }
+            }
+            "the bytes differ".into()
+        }
+    }
+}
+
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
+/// The report for people.
+pub fn render_text(r: &Report) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let i = &r.install;
+    let _ = writeln!(
+        s,
+        "{} {} ({}, chain `{}`, {} byte session, sha256 {})",
+        i.transaction.kind,
+        i.transaction.hash,
+        i.api.as_str(),
+        i.transaction.chain_name,
+        i.transaction.session_len,
+        i.transaction.session_sha256
+    );
+    match &i.block {
+        Some(b) => {
+            let _ = writeln!(
+                s,
+                "executed in block {} (height {}, protocol {}, state root {})",
+                b.hash, b.height, b.protocol_version, b.state_root_hash
+            );
+        }
+        None => {
+            let _ = writeln!(s, "executing block: not available");
+        }
+    }
+    let _ = writeln!(
+        s,
+        "replayed with protocol {} ({}){}",
+        r.configuration.protocol_version,
+        r.configuration.from,
+        r.configuration
+            .assumption
+            .as_ref()
+            .map(|a| format!("\n  note: {a}"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(s, "\nchain commitments:");
+    for c in &i.checks {
+        let status = match c.status {
+            CheckStatus::Passed => "passed",
+            CheckStatus::Failed => "FAILED",
+            CheckStatus::NotPossible => "not possible",
+        };
+        let _ = writeln!(s, "  {status:<13} {:<32} {}", c.check, c.detail);
+    }
+    let _ = writeln!(
+        s,
+        "  {:<13} {:<32} signers are not checked against the era's validator weights",
+        "not checked", "finality-signatures"
+    );
+    if let Some(p) = &r.matched_package {
+        let _ = writeln!(s, "\nrebuilt package: {p}");
+    }
+    for (c, ic) in r.contracts.iter().zip(&i.contracts) {
+        let _ = writeln!(
+            s,
+            "\ncontract {} (package {}, wasm {})\n  entry points: {}\n  stored: {} bytes, sha256 {}{}",
+            c.contract_hash,
+            ic.package_hash,
+            ic.contract_wasm_hash,
+            c.entry_points.join(", "),
+            ic.stored_len,
+            c.stored_sha256,
+            if ic.proven {
+                ", proven under the state root"
+            } else {
+                ", NOT proven (no merkle proof)"
+            }
+        );
+        for st in &c.stages {
+            let label = match st.stage {
+                "rebuild-vs-upload" => "stage 1  rebuild vs upload:",
+                "replay-upload-vs-stored" => "stage 2  replay(upload) vs stored:",
+                _ => "stage 3  replay(rebuild) vs stored:",
+            };
+            let _ = writeln!(s, "  {label:<38} {}", st.outcome);
+            if let Some(n) = &st.normalisation {
+                let _ = writeln!(s, "      normalisation: {n}");
+            }
+            if let Some(e) = &st.error {
+                let _ = writeln!(s, "      {e}");
+            }
+            for (rank, cause) in st.causes.iter().enumerate() {
+                let _ = writeln!(s, "      cause {}: {}", rank + 1, cause.summary);
+                if let Some(fix) = &cause.fix {
+                    let _ = writeln!(s, "               fix: {fix}");
+                }
+            }
+        }
+        let _ = writeln!(s, "  verdict: {}", c.verdict.as_str());
+    }
+    let _ = writeln!(s, "\n{}: {}", r.verdict.as_str().to_uppercase(), r.summary);
+    s
+}
