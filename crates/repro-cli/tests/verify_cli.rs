@@ -1,0 +1,685 @@
+//! `casper-repro verify` and `fetch` end to end, against a real HTTP JSON-RPC server on loopback
+//! that serves the node answers in `testdata/rpc/`: responses serialised with casper-types for
+//! installs the real execution engines executed (`oracles/ee-7.0.3` `rpc-ee-7-0-3`: node 1.5.8;
+//! `oracles/ee-8.1.1` `rpc-ee-8-1-1`: node 2.0.3 sidecar). Expected values come from the engine's
+//! own report next to each bundle (`engine.json`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn rpc_dir() -> PathBuf {
+    root().join("testdata/rpc")
+}
+
+fn cases() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(rpc_dir())
+        .expect("testdata/rpc exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("responses.json").is_file())
+        .collect();
+    v.sort();
+    assert!(
+        v.len() >= 6,
+        "expected the 1.5 and 2.x bundles in testdata/rpc"
+    );
+    v
+}
+
+fn load(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn hash_of(bundle: &Value) -> String {
+    bundle["transaction_hash"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn casper_repro(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_casper-repro"))
+        .args(args)
+        .env_remove("CASPER_NODE_RPC")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run casper-repro")
+}
+
+fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// How the loopback node behaves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Behaviour {
+    /// Answers from the bundle; unknown methods get -32601, unknown params -32000.
+    Faithful,
+    /// HTTP 500 to everything.
+    Status500,
+    /// `200 OK` with a body that is not JSON.
+    Garbage,
+    /// Never answers within the client's time limit.
+    Hang,
+}
+
+/// A JSON-RPC server on 127.0.0.1 answering from a bundle's recorded calls.
+struct Node {
+    server: Arc<tiny_http::Server>,
+    thread: Option<JoinHandle<()>>,
+    url: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn same_params(a: &Value, b: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("finalized_approvals");
+        }
+        v
+    };
+    strip(a) == strip(b)
+}
+
+fn serve(bundle: Value, behaviour: Behaviour) -> Node {
+    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind loopback"));
+    let url = format!("http://{}/rpc", server.server_addr().to_ip().unwrap());
+    let s = Arc::clone(&server);
+    let thread = std::thread::spawn(move || {
+        for mut request in s.incoming_requests() {
+            let mut body = String::new();
+            let _ = request.as_reader().read_to_string(&mut body);
+            let reply = |status: u16, text: String| {
+                tiny_http::Response::from_string(text)
+                    .with_status_code(status)
+                    .with_header(
+                        "content-type: application/json"
+                            .parse::<tiny_http::Header>()
+                            .unwrap(),
+                    )
+            };
+            let response = match behaviour {
+                Behaviour::Status500 => reply(500, "internal error".into()),
+                Behaviour::Garbage => reply(200, "<html>not json</html>".into()),
+                Behaviour::Hang => {
+                    std::thread::sleep(Duration::from_millis(2500));
+                    reply(200, "{}".into())
+                }
+                Behaviour::Faithful => {
+                    let req: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                    let id = req["id"].clone();
+                    let method = req["method"].as_str().unwrap_or_default();
+                    let calls = bundle["calls"].as_array().unwrap();
+                    let known = calls.iter().any(|c| c["method"] == method);
+                    let answer = calls.iter().find(|c| {
+                        c["method"] == method && same_params(&c["params"], &req["params"])
+                    });
+                    let doc = match (answer, known) {
+                        (Some(c), _) => json!({"jsonrpc": "2.0", "id": id, "result": c["result"]}),
+                        (None, false) => json!({"jsonrpc": "2.0", "id": id,
+                            "error": {"code": -32601, "message": "Method not found"}}),
+                        (None, true) => json!({"jsonrpc": "2.0", "id": id,
+                            "error": {"code": -32000, "message": "No such transaction or state"}}),
+                    };
+                    reply(200, doc.to_string())
+                }
+            };
+            let _ = request.respond(response);
+        }
+    });
+    Node {
+        server,
+        thread: Some(thread),
+        url,
+    }
+}
+
+/// Every contract the engine reported, as (contract hash, sorted entry points, stored sha256).
+fn engine_contracts(case: &Path) -> Vec<(String, Vec<String>, String)> {
+    let engine = load(&case.join("engine.json"));
+    let mut v: Vec<_> = engine["contracts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["contract_hash"].as_str().unwrap().to_owned(),
+                c["entry_points"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.as_str().unwrap().to_owned())
+                    .collect(),
+                c["stored_sha256"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn report_contracts(report: &Value) -> Vec<(String, Vec<String>, String)> {
+    let mut v: Vec<_> = report["install"]["contracts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["contract_hash"].as_str().unwrap().to_owned(),
+                c["entry_points"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.as_str().unwrap().to_owned())
+                    .collect(),
+                c["stored_sha256"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_engine_install_self_checks_through_a_loopback_node() {
+    for case in cases() {
+        let bundle = load(&case.join("responses.json"));
+        let hash = hash_of(&bundle);
+        let node = serve(bundle, Behaviour::Faithful);
+        let out = casper_repro(&["verify", "--node", &node.url, &hash, "--format", "json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            case.display(),
+            stderr(&out)
+        );
+        let report = stdout_json(&out);
+        assert_eq!(report["schema_version"], 1);
+        assert_eq!(report["verdict"], "replay-verified", "{}", case.display());
+        assert_eq!(
+            report_contracts(&report),
+            engine_contracts(&case),
+            "{}: contracts, entry points and stored bytes as the engine reported them",
+            case.display()
+        );
+        let engine = load(&case.join("engine.json"));
+        assert_eq!(report["install"]["block"]["hash"], engine["block_hash"]);
+        assert_eq!(
+            report["install"]["block"]["state_root_hash"],
+            engine["state_root_hash"]
+        );
+        assert_eq!(
+            report["install"]["transaction"]["session_sha256"],
+            engine["session_sha256"]
+        );
+        for check in report["install"]["checks"].as_array().unwrap() {
+            assert_eq!(check["status"], "passed", "{}: {check}", case.display());
+        }
+        for c in report["contracts"].as_array().unwrap() {
+            for stage in c["stages"].as_array().unwrap() {
+                assert_eq!(stage["outcome"], "identical", "{}", case.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn fetch_saves_a_bundle_that_verifies_offline() {
+    let case = rpc_dir().join("sidecar-2.0.3-v1-two_contracts");
+    let bundle = load(&case.join("responses.json"));
+    let hash = hash_of(&bundle);
+    let node = serve(bundle, Behaviour::Faithful);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bundle");
+    let out = casper_repro(&[
+        "fetch",
+        "--node",
+        &node.url,
+        &hash,
+        "-o",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    drop(node);
+    let engine = load(&case.join("engine.json"));
+    let sha = |p: &Path| {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()))
+    };
+    assert_eq!(sha(&dir.join("session.wasm")), engine["session_sha256"]);
+    for (contract, _, stored) in engine_contracts(&case) {
+        assert_eq!(
+            sha(&dir.join("stored").join(format!("{contract}.wasm"))),
+            stored
+        );
+    }
+    // Offline, the node gone: the bundle alone re-checks every commitment.
+    let out = casper_repro(&[
+        "verify",
+        "--bundle",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = stdout_json(&out);
+    assert_eq!(report["verdict"], "replay-verified");
+    assert_eq!(report_contracts(&report), engine_contracts(&case));
+}
+
+#[test]
+fn reports_are_snapshotted() {
+    for name in [
+        "node-1.5.8-deploy-two_contracts",
+        "sidecar-2.0.3-v1-two_contracts",
+    ] {
+        let dir = rpc_dir().join(name);
+        let out = casper_repro(&["verify", "--bundle", dir.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        insta::assert_snapshot!(format!("text_{name}"), String::from_utf8_lossy(&out.stdout));
+        let out = casper_repro(&[
+            "verify",
+            "--bundle",
+            dir.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        insta::assert_json_snapshot!(format!("json_{name}"), stdout_json(&out));
+    }
+}
+
+#[test]
+fn a_wrong_protocol_version_fails_stage_2_with_the_metering_cause() {
+    let dir = rpc_dir().join("node-1.5.8-deploy-multi_ep");
+    let out = casper_repro(&[
+        "verify",
+        "--bundle",
+        dir.to_str().unwrap(),
+        "--protocol",
+        "1.5.2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = stdout_json(&out);
+    assert_eq!(report["verdict"], "mismatch");
+    let stage = &report["contracts"][0]["stages"][0];
+    assert_eq!(stage["stage"], "replay-upload-vs-stored");
+    assert_eq!(stage["outcome"], "different");
+    // Mainnet 1.5.2 and 1.5.8 differ in control-flow costs and nothing else the module uses.
+    assert_eq!(stage["causes"][0]["kind"], "metering_constants", "{stage}");
+    let text = casper_repro(&[
+        "verify",
+        "--bundle",
+        dir.to_str().unwrap(),
+        "--protocol",
+        "1.5.2",
+    ]);
+    assert_eq!(text.status.code(), Some(1));
+    insta::assert_snapshot!("text_wrong_protocol", String::from_utf8_lossy(&text.stdout));
+}
+
+/// Replaces the first occurrence of `from` by `to` in every string of `v` (recursively).
+fn replace_in(v: &mut Value, from: &str, to: &str) -> usize {
+    match v {
+        Value::String(s) if s.contains(from) => {
+            *s = s.replacen(from, to, 1);
+            1
+        }
+        Value::Array(a) => a.iter_mut().map(|x| replace_in(x, from, to)).sum(),
+        Value::Object(o) => o.values_mut().map(|x| replace_in(x, from, to)).sum(),
+        _ => 0,
+    }
+}
+
+#[test]
+fn a_tampered_stored_module_is_untrusted_and_differs() {
+    for name in [
+        "node-1.5.8-deploy-multi_ep",
+        "sidecar-2.0.3-deploy-multi_ep",
+    ] {
+        let case = rpc_dir().join(name);
+        let mut bundle = load(&case.join("responses.json"));
+        // The stored module's export section names `inc`; rename it `inx` wherever the stored
+        // bytes appear (state answer and its merkle proof; 2.x effects too).
+        let stored_hex = {
+            let engine = load(&case.join("engine.json"));
+            let sha = engine["contracts"][0]["stored_sha256"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            std::fs::read(root().join(format!("testdata/oracle/blobs/{sha}.wasm")))
+                .map(hex::encode)
+                .expect("the engine's stored blob")
+        };
+        let tampered = stored_hex.replacen(&hex::encode(b"\x03inc"), &hex::encode(b"\x03inx"), 1);
+        assert_ne!(tampered, stored_hex);
+        let n = replace_in(&mut bundle, &stored_hex, &tampered);
+        assert!(n >= 2, "{name}: stored bytes found in {n} places");
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("responses.json"), bundle.to_string()).unwrap();
+        let out = casper_repro(&[
+            "verify",
+            "--bundle",
+            tmp.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+        let report = stdout_json(&out);
+        assert_eq!(report["verdict"], "untrusted", "{name}");
+        let failed: Vec<&Value> = report["install"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "failed")
+            .collect();
+        assert!(
+            failed
+                .iter()
+                .any(|c| c["check"].as_str().unwrap().starts_with("merkle-proof")),
+            "{name}: {failed:?}"
+        );
+        let stage = &report["contracts"][0]["stages"][0];
+        assert_eq!(stage["outcome"], "different", "{name}");
+        assert_eq!(
+            stage["causes"][0]["kind"], "exports_differ",
+            "{name}: {stage}"
+        );
+    }
+}
+
+#[test]
+fn transaction_json_self_checks_a_2x_answer_alone() {
+    let case = rpc_dir().join("sidecar-2.0.3-v1-two_contracts");
+    let bundle = load(&case.join("responses.json"));
+    let answer = &bundle["calls"][0];
+    assert_eq!(answer["method"], "info_get_transaction");
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tx.json");
+    let response = json!({"jsonrpc": "2.0", "id": 1, "result": answer["result"]});
+    std::fs::write(&file, response.to_string()).unwrap();
+    let out = casper_repro(&[
+        "verify",
+        "--transaction-json",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = stdout_json(&out);
+    assert_eq!(report["verdict"], "replay-verified");
+    assert_eq!(report_contracts(&report), engine_contracts(&case));
+    // Without the block and the state answers nothing is proven, and the report says so.
+    let statuses: Vec<&str> = report["install"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert!(statuses.contains(&"not-possible"), "{statuses:?}");
+    for c in report["install"]["contracts"].as_array().unwrap() {
+        assert_eq!(c["proven"], false);
+    }
+}
+
+#[test]
+fn transaction_json_of_a_1x_answer_needs_the_state() {
+    let case = rpc_dir().join("node-1.5.8-deploy-multi_ep");
+    let bundle = load(&case.join("responses.json"));
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("deploy.json");
+    std::fs::write(&file, bundle["calls"][0]["result"].to_string()).unwrap();
+    let out = casper_repro(&["verify", "--transaction-json", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("the 1.x effects name the contract but do not carry it"),
+        "{err}"
+    );
+}
+
+/// Runs `fetch` against a node and returns (exit code, stderr, whether the bundle dir exists).
+fn fetch_from(node: &Node, hash: &str, extra: &[&str]) -> (Option<i32>, String, bool) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bundle");
+    let mut args = vec![
+        "fetch",
+        "--node",
+        &node.url,
+        hash,
+        "-o",
+        dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = casper_repro(&args);
+    let leftovers = std::fs::read_dir(tmp.path()).unwrap().count();
+    (
+        out.status.code(),
+        stderr(&out),
+        dir.exists() || leftovers > 0,
+    )
+}
+
+#[test]
+fn faults_are_clear_errors_with_exit_2_and_nothing_written() {
+    let case = rpc_dir().join("node-1.5.8-deploy-multi_ep");
+    let bundle = load(&case.join("responses.json"));
+    let hash = hash_of(&bundle);
+
+    let node = serve(bundle.clone(), Behaviour::Status500);
+    let (code, err, written) = fetch_from(&node, &hash, &["--retries", "1"]);
+    assert_eq!((code, written), (Some(2), false), "{err}");
+    assert!(
+        err.contains("HTTP 500") && err.contains("after 2 attempt(s)"),
+        "{err}"
+    );
+
+    let node = serve(bundle.clone(), Behaviour::Garbage);
+    let (code, err, written) = fetch_from(&node, &hash, &[]);
+    assert_eq!((code, written), (Some(2), false), "{err}");
+    assert!(err.contains("not JSON"), "{err}");
+
+    let node = serve(bundle.clone(), Behaviour::Hang);
+    let (code, err, written) = fetch_from(&node, &hash, &["--timeout", "1", "--retries", "0"]);
+    assert_eq!((code, written), (Some(2), false), "{err}");
+    assert!(err.contains("timed out"), "{err}");
+
+    // Unknown hash.
+    let node = serve(bundle.clone(), Behaviour::Faithful);
+    let unknown = "ab".repeat(32);
+    let (code, err, written) = fetch_from(&node, &unknown, &[]);
+    assert_eq!((code, written), (Some(2), false), "{err}");
+    assert!(err.contains("knows no deploy or transaction"), "{err}");
+    drop(node);
+
+    // A valid answer for another transaction.
+    let other = load(&rpc_dir().join("node-1.5.8-deploy-two_contracts/responses.json"));
+    let mut wrong = bundle.clone();
+    wrong["calls"][0]["result"] = other["calls"][0]["result"].clone();
+    let node = serve(wrong, Behaviour::Faithful);
+    let (code, err, written) = fetch_from(&node, &hash, &[]);
+    assert_eq!((code, written), (Some(2), false), "{err}");
+    assert!(err.contains("but the answer is about"), "{err}");
+    drop(node);
+
+    // A truncated hex string: the session's module bytes lose their last digit.
+    let mut truncated = bundle.clone();
+    let mb =
+        &mut truncated["calls"][0]["result"]["deploy"]["session"]["ModuleBytes"]["module_bytes"];
+    let s = mb.as_str().unwrap().to_owned();
+    *mb = Value::String(s[..s.len() - 1].to_owned());
+    let node = serve(truncated, Behaviour::Faithful);
+    let (code, err, written) = fetch_from(&node, &hash, &[]);
+    assert_eq!((code, written), (Some(2), false), "{err}");
+    assert!(
+        err.contains("info_get_deploy: deploy is not what the node's API promises"),
+        "{err}"
+    );
+    drop(node);
+
+    // A node that is not there.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let out = casper_repro(&[
+        "verify",
+        "--node",
+        &format!("http://127.0.0.1:{port}"),
+        &hash,
+        "--retries",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("did not answer"), "{}", stderr(&out));
+}
+
+#[test]
+fn garbage_bundles_and_arguments_are_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("responses.json"), "{not json").unwrap();
+    let out = casper_repro(&["verify", "--bundle", tmp.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not a casper-repro bundle"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = casper_repro(&[
+        "verify",
+        "--node",
+        "http://127.0.0.1:1",
+        "not-a-hash-or-dir",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("neither a crate directory nor a transaction hash"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The three stages with a real rebuild of the fixture crate (Rust 1.95.0, `wasm32v1-none`,
+/// installed by `.ci/setup.sh`), one cache shared by the builds of this test.
+#[test]
+fn rebuilds_from_source_verify_or_say_which_stage_fails() {
+    let bundle = rpc_dir().join("node-1.5.8-deploy-multi_ep");
+    let contracts = root().join("testdata/contracts");
+    let cache = tempfile::tempdir().unwrap();
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            contracts.to_str().unwrap(),
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--target",
+            "wasm32v1-none",
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let out = casper_repro(&args);
+        let report = stdout_json(&out);
+        (out.status.code(), report, stderr(&out))
+    };
+    let stages = |r: &Value| -> Vec<String> {
+        r["contracts"][0]["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    s["stage"].as_str().unwrap(),
+                    s["outcome"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+
+    // The source of the uploaded session: verified, every stage exact.
+    let (code, r, err) = verify(&["-p", "multi_ep"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(r["verdict"], "verified");
+    assert_eq!(r["matched_package"], "multi_ep");
+    assert_eq!(
+        stages(&r),
+        [
+            "rebuild-vs-upload identical",
+            "replay-upload-vs-stored identical",
+            "replay-rebuild-vs-stored identical"
+        ]
+    );
+
+    // The same source, stripped: 1.5.8 keeps a name section, so only a named normalisation
+    // (custom sections) separates the rebuild's replay from the stored module.
+    let (code, r, err) = verify(&["-p", "multi_ep", "--strip", "custom"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(r["verdict"], "verified-after-normalisation");
+    assert_eq!(
+        stages(&r),
+        [
+            "rebuild-vs-upload identical-after-normalisation",
+            "replay-upload-vs-stored identical",
+            "replay-rebuild-vs-stored identical-after-normalisation"
+        ]
+    );
+
+    // Another package of the workspace: a build difference, found at stage 1, while stage 2
+    // still reproduces the node; that module does not even export the stored entry points, so
+    // the node would have refused to install it (stage 3 is a rejection, with the node's reason).
+    let (code, r, err) = verify(&["-p", "two_contracts"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(r["verdict"], "mismatch");
+    assert_eq!(
+        stages(&r),
+        [
+            "rebuild-vs-upload different",
+            "replay-upload-vs-stored identical",
+            "replay-rebuild-vs-stored replay-rejected"
+        ]
+    );
+    let stage3 = &r["contracts"][0]["stages"][2];
+    assert!(
+        stage3["error"].as_str().unwrap().contains("dispatch"),
+        "{stage3}"
+    );
+    let summary = r["summary"].as_str().unwrap();
+    assert!(summary.contains("a build difference"), "{summary}");
+}
