@@ -1,9 +1,22 @@
 # Thin recipes over the real commands; CI (.ci/run) calls the same commands without just.
 
-# Replay a bundled fixture as mainnet 1.5.8 did and compare with the real engine's stored bytes.
+# A complete verification of a bundled example, offline: rebuild the fixture crate, replay, compare
+# with what the real 1.5.8 engine stored (node answers in testdata/rpc).
 demo:
-    cargo run --release -q -p repro-cli -- replay --protocol 1.5.8 -e dispatch,get,inc testdata/wasm/multi_ep.wasm -o target/demo-stored.wasm
-    cargo run --release -q -p repro-cli -- diff target/demo-stored.wasm testdata/oracle/blobs/2e51fa48e58729a878e895aa1f7f1308cc47726761e8bd84fcae1f4abaa4788f.wasm
+    cargo run --release -q -p repro-cli -- verify testdata/contracts -p multi_ep --target wasm32v1-none --bundle testdata/rpc/node-1.5.8-deploy-multi_ep
+
+# Verify a contract on chain: just verify ./contract <deploy-hash> [--target ...] (node from
+# CASPER_NODE_RPC, or pass --node URL).
+verify CRATE HASH *ARGS:
+    cargo run --release -q -p repro-cli -- verify {{CRATE}} {{HASH}} {{ARGS}}
+
+# Save a node's answers for a transaction as an offline bundle: just fetch <hash> <dir>
+fetch HASH DIR *ARGS:
+    cargo run --release -q -p repro-cli -- fetch {{HASH}} -o {{DIR}} {{ARGS}}
+
+# Regenerate the node JSON-RPC bundles under testdata/rpc from the real engines (--check: compare).
+rpc-fixtures *ARGS:
+    oracles/rpc-fixtures.sh {{ARGS}}
 
 # The whole test suite (the README's test command).
 test:

@@ -50,8 +50,9 @@ pub struct Args {
     /// hash is the 64-hex-digit one).
     #[arg(value_name = "CRATE_DIR|HASH", num_args = 0..=2)]
     positional: Vec<String>,
-    /// Fetch from this node's JSON-RPC (1.5 node or 2.x sidecar).
-    #[arg(long, env = "CASPER_NODE_RPC", conflicts_with_all = ["bundle", "transaction_json"])]
+    /// Fetch from this node's JSON-RPC (1.5 node or 2.x sidecar). --bundle and
+    /// --transaction-json take precedence.
+    #[arg(long, env = "CASPER_NODE_RPC")]
     node: Option<String>,
     /// Re-run offline from a bundle saved by `casper-repro fetch`.
     #[arg(long, value_name = "DIR", conflicts_with = "transaction_json")]
@@ -124,7 +125,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             }
             install
         }
-        (None, Some(dir), None) => {
+        (_, Some(dir), None) => {
             let mut bundle = Bundle::load(dir)?;
             let req = match hash {
                 Some(h) => h,
@@ -137,7 +138,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             install::resolve(&mut bundle, &req)
                 .with_context(|| format!("reading {} from bundle {}", req.hex(), dir.display()))?
         }
-        (None, None, Some(file)) => {
+        (_, None, Some(file)) => {
             let text = fs_err::read_to_string(file)?;
             let answer: serde_json::Value = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not JSON", file.display()))?;
