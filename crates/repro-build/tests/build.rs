@@ -144,7 +144,11 @@ fn same_bytes_from_two_directories_under_two_homes() {
         stable_provenance(&pa, &[a.path()]),
         stable_provenance(&pb, &[b.path()])
     );
-    insta::assert_json_snapshot!("provenance_hello_ws", stable_provenance(&pa, &[a.path()]));
+    // Sorted maps: serde_json's map order depends on its `preserve_order` feature, which the
+    // workspace unifies on (casper-types enables it) but `cargo test -p repro-build` does not.
+    insta::with_settings!({sort_maps => true}, {
+        insta::assert_json_snapshot!("provenance_hello_ws", stable_provenance(&pa, &[a.path()]));
+    });
 
     // The user's tree is never written to.
     assert!(!dir_a.join("target").exists());
@@ -289,7 +293,9 @@ fn real_contract_without_lock_reconstructs_and_rebuilds_identically() {
     // The whole reconstructed lock as of 2023-04-30, the resolver's version filtered out.
     let mut lock = serde_json::to_value(&prov_a.lock).unwrap();
     lock["reconstruction"]["resolver_cargo"] = "[RESOLVER]".into();
-    insta::assert_json_snapshot!("erc20_lock_as_of_2023_04_30", lock);
+    insta::with_settings!({sort_maps => true}, {
+        insta::assert_json_snapshot!("erc20_lock_as_of_2023_04_30", lock);
+    });
 }
 
 /// The 1.68-era nightly reaches today's sparse index only behind `-Z sparse-registry`, and reads

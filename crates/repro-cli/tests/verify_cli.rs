@@ -316,7 +316,9 @@ fn reports_are_snapshotted() {
             "--format",
             "json",
         ]);
-        insta::assert_json_snapshot!(format!("json_{name}"), stdout_json(&out));
+        insta::with_settings!({sort_maps => true}, {
+            insta::assert_json_snapshot!(format!("json_{name}"), stdout_json(&out));
+        });
     }
 }
 
