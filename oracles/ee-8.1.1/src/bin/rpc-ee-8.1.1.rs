@@ -11,7 +11,10 @@
 //! 6.0.1, key of the test-support default account, fixed timestamp, chain "casper-repro-test"),
 //! executed by the engine with that transaction's own hash, session bytes, args and signers, then a
 //! real `BlockV2` whose state root is the engine's post-state hash, and `query_global_state`
-//! answers with the merkle proofs of the engine's own global state. Writes
+//! answers with the merkle proofs of the engine's own global state. A stored-contract call (the
+//! factory case) also gets the caller as the sidecar resolves it (account → named key → Contract,
+//! one proof per hop) and the caller's ContractWasm; every case gets `info_get_chainspec` (the
+//! bytes of the chainspec.toml the engine was configured from). Writes
 //! `<out>/<case>/responses.json` (the sidecar bundle) and `<out>/<case>/engine.json`.
 //! Everything is fixed (keys, timestamps, ed25519 signatures are deterministic): two runs give
 //! byte-identical files.
@@ -31,18 +34,19 @@ use casper_engine_test_support::{
 use casper_execution_engine::engine_state::{SessionDataDeploy, SessionDataV1, SessionInputData};
 use casper_storage::global_state::trie_store::operations::compute_state_hash;
 use casper_types::{
+    account::AccountHash,
     bytesrepr::{Bytes, ToBytes},
     calculate_lane_id_for_deploy, calculate_transaction_lane,
     execution::{ExecutionResult, ExecutionResultV2, TransformKindV2},
     global_state::TrieMerkleProof,
     runtime_args, Block, BlockHash, BlockHeader, BlockSignatures, BlockSignaturesV2, BlockTime,
-    BlockV2, ChainNameDigest, Deploy, Digest, EraId, ExecutableDeployItem, ExecutionInfo,
-    FinalitySignatureV2, Gas, GenesisAccount, InitiatorAddr, JsonBlockWithSignatures, Key, Motes,
-    Phase, PricingHandling, PricingMode, ProtocolVersion, PublicKey, RefundHandling,
-    RewardedSignatures, RuntimeArgs, SecretKey, StoredValue, TimeDiff, Timestamp, Transaction,
-    TransactionArgs, TransactionEntryPoint, TransactionLaneDefinition, TransactionRuntimeParams,
-    TransactionScheduling, TransactionTarget, TransactionV1, TransactionV1Config,
-    TransactionV1Hash, TransactionV1Payload, U512,
+    BlockV2, ChainNameDigest, ChainspecRawBytes, Deploy, Digest, EraId, ExecutableDeployItem,
+    ExecutionInfo, FinalitySignatureV2, Gas, GenesisAccount, InitiatorAddr,
+    JsonBlockWithSignatures, Key, Motes, Phase, PricingHandling, PricingMode, ProtocolVersion,
+    PublicKey, RefundHandling, RewardedSignatures, RuntimeArgs, SecretKey, StoredValue, TimeDiff,
+    Timestamp, Transaction, TransactionArgs, TransactionEntryPoint, TransactionLaneDefinition,
+    TransactionRuntimeParams, TransactionScheduling, TransactionTarget, TransactionV1,
+    TransactionV1Config, TransactionV1Hash, TransactionV1Payload, U512,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -85,28 +89,69 @@ enum Kind {
     V1,
 }
 
-struct Case {
-    name: &'static str,
-    /// Session files executed in order, each as its own transaction in its own block; the
-    /// fixture is for the last one.
-    steps: &'static [(&'static str, Kind)],
+/// One transaction of a case.
+#[derive(Clone, Copy)]
+enum Step {
+    /// Session Wasm (a file of `--wasm-dir`) as `ModuleBytes` / a V1 `Session` target.
+    Session(&'static str, Kind),
+    /// A legacy `Deploy` whose session is `StoredContractByName { name, entry_point, args: empty }`:
+    /// the contract under the account's named key `named_key`.
+    CallByName {
+        named_key: &'static str,
+        entry_point: &'static str,
+    },
 }
 
-const CASES: [Case; 3] = [
+/// The session of one transaction.
+enum Session<'a> {
+    Module(&'a [u8]),
+    ByName {
+        named_key: &'a str,
+        entry_point: &'a str,
+    },
+}
+
+struct Case {
+    name: &'static str,
+    /// Executed in order, each as its own transaction in its own block; the fixture is for the
+    /// last one.
+    steps: &'static [Step],
+    /// Scenario of testdata/scenarios.json whose Deploy-path oracle answer
+    /// (`<wasm-dir>/../oracle/ee-8.1.1/2.0.3/<scenario>.json`) the fixture step's stored bytes
+    /// (and caller's) must equal.
+    oracle_scenario: Option<&'static str>,
+}
+
+const CASES: [Case; 4] = [
     Case {
         name: "sidecar-2.0.3-deploy-multi_ep",
-        steps: &[("multi_ep_cc5.wasm", Kind::Deploy)],
+        steps: &[Step::Session("multi_ep_cc5.wasm", Kind::Deploy)],
+        oracle_scenario: None,
     },
     Case {
         name: "sidecar-2.0.3-v1-two_contracts",
-        steps: &[("two_contracts_cc5.wasm", Kind::V1)],
+        steps: &[Step::Session("two_contracts_cc5.wasm", Kind::V1)],
+        oracle_scenario: None,
     },
     Case {
         name: "sidecar-2.0.3-deploy-upgrade",
         steps: &[
-            ("upgrade_install_cc5.wasm", Kind::Deploy),
-            ("upgrade_v2_cc5.wasm", Kind::Deploy),
+            Step::Session("upgrade_install_cc5.wasm", Kind::Deploy),
+            Step::Session("upgrade_v2_cc5.wasm", Kind::Deploy),
         ],
+        oracle_scenario: None,
+    },
+    // `factory_cc5` of testdata/scenarios.json: the factory's stored `create` installs a child.
+    Case {
+        name: "sidecar-2.0.3-deploy-factory",
+        steps: &[
+            Step::Session("factory_cc5.wasm", Kind::Deploy),
+            Step::CallByName {
+                named_key: "factory_contract",
+                entry_point: "create",
+            },
+        ],
+        oracle_scenario: Some("factory_cc5"),
     },
 ];
 
@@ -136,8 +181,12 @@ fn run() -> Result<()> {
     let wasm_dir = wasm_dir.ok_or_else(|| anyhow!("--wasm-dir DIR missing"))?;
     let out = out.ok_or_else(|| anyhow!("--out DIR missing"))?;
 
-    let chainspec_text = std::fs::read_to_string(&*CHAINSPEC_SYMLINK)
+    // The exact bytes of the chainspec.toml the engine is configured from (also the
+    // `info_get_chainspec` answer).
+    let chainspec_bytes = std::fs::read(&*CHAINSPEC_SYMLINK)
         .with_context(|| format!("reading {}", CHAINSPEC_SYMLINK.display()))?;
+    let chainspec_text = std::str::from_utf8(&chainspec_bytes)
+        .with_context(|| format!("{} is not UTF-8", CHAINSPEC_SYMLINK.display()))?;
     for line in BUNDLED_LANES {
         ensure!(
             chainspec_text.contains(line),
@@ -187,7 +236,7 @@ fn run() -> Result<()> {
 
     for case in &CASES {
         let started = std::time::Instant::now();
-        run_case(case, &chainspec, &lanes, &wasm_dir, &out)
+        run_case(case, &chainspec, &chainspec_bytes, &lanes, &wasm_dir, &out)
             .with_context(|| format!("case {}", case.name))?;
         eprintln!("{}: done in {:?}", case.name, started.elapsed());
     }
@@ -262,7 +311,7 @@ struct Executed {
     post_state: Digest,
 }
 
-fn build_transaction(kind: Kind, session: &[u8], timestamp: Timestamp) -> Result<Transaction> {
+fn build_transaction(kind: Kind, session: Session, timestamp: Timestamp) -> Result<Transaction> {
     let secret_key = &*DEFAULT_ACCOUNT_SECRET_KEY;
     ensure!(
         PublicKey::from(secret_key) == *DEFAULT_ACCOUNT_PUBLIC_KEY,
@@ -275,9 +324,19 @@ fn build_transaction(kind: Kind, session: &[u8], timestamp: Timestamp) -> Result
                 module_bytes: Bytes::new(),
                 args: runtime_args! { ARG_AMOUNT => U512::from(PAYMENT_AMOUNT) },
             };
-            let session = ExecutableDeployItem::ModuleBytes {
-                module_bytes: Bytes::from(session.to_vec()),
-                args: RuntimeArgs::new(),
+            let session = match session {
+                Session::Module(bytes) => ExecutableDeployItem::ModuleBytes {
+                    module_bytes: Bytes::from(bytes.to_vec()),
+                    args: RuntimeArgs::new(),
+                },
+                Session::ByName {
+                    named_key,
+                    entry_point,
+                } => ExecutableDeployItem::StoredContractByName {
+                    name: named_key.to_string(),
+                    entry_point: entry_point.to_string(),
+                    args: RuntimeArgs::new(),
+                },
             };
             let deploy = Deploy::new_signed(
                 timestamp,
@@ -296,6 +355,9 @@ fn build_transaction(kind: Kind, session: &[u8], timestamp: Timestamp) -> Result
             Transaction::Deploy(deploy)
         }
         Kind::V1 => {
+            let Session::Module(session) = session else {
+                bail!("TransactionV1 steps carry session Wasm only");
+            };
             // The fields map of TransactionV1 (casper-types 6.0.1 `FieldsContainer::to_map`, which is
             // crate-private): 0 args, 1 target, 2 entry point, 3 scheduling, each in bytesrepr.
             let mut fields: BTreeMap<u16, Bytes> = BTreeMap::new();
@@ -558,6 +620,7 @@ struct Written {
 fn run_case(
     case: &Case,
     chainspec: &ChainspecConfig,
+    chainspec_bytes: &[u8],
     lanes: &TransactionV1Config,
     wasm_dir: &Path,
     out: &Path,
@@ -572,14 +635,36 @@ fn run_case(
         height: FIRST_HEIGHT,
     };
     let mut last = None;
-    let mut session_file = "";
-    let mut session_bytes = Vec::new();
-    for (index, (file, kind)) in case.steps.iter().enumerate() {
-        let path = wasm_dir.join(file);
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    // The fixture step's session file and bytes (None for a stored-contract call).
+    let mut session_file: Option<&str> = None;
+    let mut session_bytes: Option<Vec<u8>> = None;
+    for (index, step) in case.steps.iter().enumerate() {
         let timestamp = Timestamp::from(BASE_TIMESTAMP_MILLIS + index as u64 * 60_000);
         let block_timestamp = Timestamp::from(timestamp.millis() + BLOCK_DELAY_MILLIS);
-        let transaction = build_transaction(*kind, &bytes, timestamp)?;
+        let (file, bytes, transaction) = match *step {
+            Step::Session(file, kind) => {
+                let path = wasm_dir.join(file);
+                let bytes =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let transaction = build_transaction(kind, Session::Module(&bytes), timestamp)?;
+                (file.to_string(), Some(bytes), transaction)
+            }
+            Step::CallByName {
+                named_key,
+                entry_point,
+            } => (
+                format!("{named_key}.{entry_point}"),
+                None,
+                build_transaction(
+                    Kind::Deploy,
+                    Session::ByName {
+                        named_key,
+                        entry_point,
+                    },
+                    timestamp,
+                )?,
+            ),
+        };
         let executed = execute(
             &mut builder,
             chainspec,
@@ -600,17 +685,43 @@ fn run_case(
             parent_seed: *executed.block.header().accumulated_seed(),
             height: executed.block.height() + 1,
         };
-        session_file = file;
+        session_file = match step {
+            Step::Session(file, _) => Some(file),
+            Step::CallByName { .. } => None,
+        };
         session_bytes = bytes;
         last = Some(executed);
     }
     let executed = last.ok_or_else(|| anyhow!("no steps"))?;
     let block_hash = *executed.block.hash();
     let post_state = executed.post_state;
+    ensure!(
+        post_state == *executed.block.state_root_hash(),
+        "block state root is not the post-state"
+    );
 
-    // Keys written by the fixture transaction: every Contract (then its ContractWasm and
-    // ContractPackage) in the order of the engine's effects.
+    // The stored contract a `CallByName` fixture calls, resolved as casper-repro resolves it: the
+    // deploy's account → its named key → the Contract (one merkle proof per hop), then its
+    // ContractWasm.
+    let caller = match case.steps.last() {
+        Some(Step::CallByName { named_key, .. }) => {
+            let Transaction::Deploy(deploy) = &executed.transaction else {
+                bail!("a stored-contract call is a Deploy");
+            };
+            Some(resolve_caller(
+                &builder,
+                post_state,
+                deploy.account().to_account_hash(),
+                named_key,
+            )?)
+        }
+        _ => None,
+    };
+
+    // Keys written by the fixture transaction as Contract / ContractWasm / ContractPackage, in the
+    // order of the engine's effects, with each one's last write.
     let mut contract_order: Vec<[u8; 32]> = Vec::new();
+    let mut write_order: Vec<[u8; 32]> = Vec::new();
     let mut last_writes: BTreeMap<[u8; 32], StoredValue> = BTreeMap::new();
     for transform in executed.result.effects.transforms() {
         let TransformKindV2::Write(value) = transform.kind() else {
@@ -621,9 +732,15 @@ fn run_case(
                 if !contract_order.contains(addr) {
                     contract_order.push(*addr);
                 }
+                if !write_order.contains(addr) {
+                    write_order.push(*addr);
+                }
                 last_writes.insert(*addr, value.clone());
             }
             (Key::Hash(addr), StoredValue::ContractWasm(_) | StoredValue::ContractPackage(_)) => {
+                if !write_order.contains(addr) {
+                    write_order.push(*addr);
+                }
                 last_writes.insert(*addr, value.clone());
             }
             (key, StoredValue::ByteCode(_) | StoredValue::AddressableEntity(_)) => {
@@ -632,11 +749,10 @@ fn run_case(
             _ => {}
         }
     }
-    ensure!(
-        !contract_order.is_empty(),
-        "the transaction wrote no Contract"
-    );
 
+    // Contracts installed by the transaction (their ContractWasm written too), each followed by
+    // its ContractWasm and ContractPackage; a Contract rewritten without new Wasm (the called
+    // factory's named keys) only as itself; then any other such key the effects write.
     let mut written = Vec::new();
     let mut query_keys: Vec<[u8; 32]> = Vec::new();
     for contract_hash in &contract_order {
@@ -646,10 +762,17 @@ fn run_case(
         let wasm_hash = contract.contract_wasm_hash().value();
         let package_hash = contract.contract_package_hash().value();
         let Some(StoredValue::ContractWasm(wasm)) = last_writes.get(&wasm_hash) else {
-            bail!(
+            ensure!(
+                caller.as_ref().is_some_and(
+                    |c| c.contract_hash == *contract_hash && c.contract_wasm_hash == wasm_hash
+                ),
                 "Contract {} references a ContractWasm not written by the transaction",
                 hex::encode(contract_hash)
             );
+            if !query_keys.contains(contract_hash) {
+                query_keys.push(*contract_hash);
+            }
+            continue;
         };
         ensure!(
             matches!(
@@ -688,6 +811,12 @@ fn run_case(
             if !query_keys.contains(&key) {
                 query_keys.push(key);
             }
+        }
+    }
+    ensure!(!written.is_empty(), "the transaction installed no Contract");
+    for addr in &write_order {
+        if !query_keys.contains(addr) {
+            query_keys.push(*addr);
         }
     }
 
@@ -744,49 +873,59 @@ fn run_case(
         "params": { "block_identifier": { "Hash": block_hash_hex } },
         "result": { "api_version": API_VERSION, "block_with_signatures": to_json(&block_json)? },
     }));
-    let header = BlockHeader::V2(executed.block.header().clone());
+    let header_json = to_json(&BlockHeader::V2(executed.block.header().clone()))?;
+    let query_call =
+        |key: Key, path: &[String], value: &StoredValue, proofs: &[u8]| -> Result<Value> {
+            Ok(json!({
+                "method": "query_global_state",
+                "params": {
+                    "state_identifier": { "BlockHash": block_hash_hex },
+                    "key": key.to_formatted_string(),
+                    "path": path,
+                },
+                "result": {
+                    "api_version": API_VERSION,
+                    "block_header": header_json,
+                    "stored_value": to_json(value)?,
+                    "merkle_proof": hex::encode(proofs),
+                },
+            }))
+        };
     for addr in &query_keys {
         let key = Key::Hash(*addr);
-        let (value, proofs): (StoredValue, Vec<TrieMerkleProof<Key, StoredValue>>) = builder
-            .query_with_proof(Some(post_state), key, &[])
-            .map_err(|e| anyhow!("query {key}: {e}"))?;
-        ensure!(
-            proofs.len() == 1,
-            "one proof expected for {key}, got {}",
-            proofs.len()
-        );
-        let proof = &proofs[0];
-        ensure!(
-            *proof.key() == key && *proof.value() == value,
-            "proof for {key} is about another entry"
-        );
-        let root = compute_state_hash(proof).map_err(|e| anyhow!("proof hash of {key}: {e}"))?;
-        ensure!(
-            root == post_state && root == *executed.block.state_root_hash(),
-            "merkle proof of {key} hashes to {root}, not the block's state root {post_state}"
-        );
+        let (value, proof_bytes) = query_one_hop(&builder, post_state, key)?;
         ensure!(
             last_writes.get(addr) == Some(&value),
             "global state under {key} differs from the transaction's last write"
         );
-        let proof_bytes = proofs
-            .to_bytes()
-            .map_err(|e| anyhow!("bytesrepr of the proofs: {e}"))?;
-        calls.push(json!({
-            "method": "query_global_state",
-            "params": {
-                "state_identifier": { "BlockHash": block_hash_hex },
-                "key": key.to_formatted_string(),
-                "path": [],
-            },
-            "result": {
-                "api_version": API_VERSION,
-                "block_header": to_json(&header)?,
-                "stored_value": to_json(&value)?,
-                "merkle_proof": hex::encode(proof_bytes),
-            },
-        }));
+        calls.push(query_call(key, &[], &value, &proof_bytes)?);
     }
+    if let Some(caller) = &caller {
+        calls.push(query_call(
+            caller.account_key,
+            &caller.path,
+            &caller.contract,
+            &caller.path_proofs,
+        )?);
+        calls.push(query_call(
+            Key::Hash(caller.contract_wasm_hash),
+            &[],
+            &caller.wasm,
+            &caller.wasm_proofs,
+        )?);
+    }
+    calls.push(json!({
+        "method": "info_get_chainspec",
+        "params": [],
+        "result": {
+            "api_version": API_VERSION,
+            "chainspec_bytes": to_json(&ChainspecRawBytes::new(
+                Bytes::from(chainspec_bytes.to_vec()),
+                None,
+                None,
+            ))?,
+        },
+    }));
 
     let responses = json!({
         "format": 1,
@@ -794,13 +933,13 @@ fn run_case(
         "transaction_hash": to_json(&transaction_hash)?,
         "calls": calls,
     });
-    let engine = json!({
+    let mut engine = json!({
         "format": 1,
         "engine": { "execution_engine": EXECUTION_ENGINE, "engine_test_support": ENGINE_TEST_SUPPORT },
         "protocol": PROTOCOL,
         "case": case.name,
         "session": session_file,
-        "session_sha256": fallible::sha256_hex(&session_bytes),
+        "session_sha256": session_bytes.as_deref().map(fallible::sha256_hex),
         "block_hash": block_hash_hex,
         "state_root_hash": hex::encode(post_state.value()),
         "contracts": written.iter().map(|c| json!({
@@ -812,8 +951,180 @@ fn run_case(
             "stored_len": c.bytes.len(),
         })).collect::<Vec<_>>(),
     });
+    if let (
+        Some(caller),
+        Some(Step::CallByName {
+            named_key,
+            entry_point,
+        }),
+    ) = (&caller, case.steps.last())
+    {
+        let fields = engine.as_object_mut().expect("object");
+        fields.insert("session_kind".into(), json!("stored-contract-by-name"));
+        fields.insert("session_named_key".into(), json!(named_key));
+        fields.insert("session_entry_point".into(), json!(entry_point));
+        fields.insert(
+            "caller".into(),
+            json!({
+                "contract_hash": hex::encode(caller.contract_hash),
+                "contract_wasm_hash": hex::encode(caller.contract_wasm_hash),
+                "stored_sha256": fallible::sha256_hex(&caller.bytes),
+                "stored_len": caller.bytes.len(),
+            }),
+        );
+    }
+    if let Some(scenario) = case.oracle_scenario {
+        let path = wasm_dir.join(format!("../oracle/ee-8.1.1/{PROTOCOL}/{scenario}.json"));
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let oracle: Value =
+            serde_json::from_str(&text).map_err(|e| anyhow!("parsing {}: {e}", path.display()))?;
+        let step = oracle["steps"]
+            .as_array()
+            .and_then(|steps| steps.last())
+            .ok_or_else(|| anyhow!("{}: no steps", path.display()))?;
+        let mut expected: Vec<&str> = step["contracts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["stored_sha256"].as_str())
+            .collect();
+        expected.sort();
+        let mut got: Vec<String> = written
+            .iter()
+            .map(|c| fallible::sha256_hex(&c.bytes))
+            .collect();
+        got.sort();
+        ensure!(
+            got == expected,
+            "stored sha256s {got:?} differ from the oracle's {expected:?} ({})",
+            path.display()
+        );
+        let caller_sha = caller.as_ref().map(|c| fallible::sha256_hex(&c.bytes));
+        ensure!(
+            caller_sha.as_deref() == step["caller_stored_sha256"].as_str(),
+            "caller stored sha256 {caller_sha:?} differs from the oracle's ({})",
+            path.display()
+        );
+        eprintln!("  stored bytes (and caller's) equal {}", path.display());
+    }
     let dir = out.join(case.name);
     fallible::write_json(&dir.join("responses.json"), &responses)?;
     fallible::write_json(&dir.join("engine.json"), &engine)?;
     Ok(())
+}
+
+/// `query_with_proof` of one key (empty path) at `post_state`: the value and
+/// hex-ready bytesrepr(`Vec<TrieMerkleProof>`), its single proof checked to be about that key and
+/// value and to hash to `post_state`.
+fn query_one_hop(
+    builder: &LmdbWasmTestBuilder,
+    post_state: Digest,
+    key: Key,
+) -> Result<(StoredValue, Vec<u8>)> {
+    let (value, proofs): (StoredValue, Vec<TrieMerkleProof<Key, StoredValue>>) = builder
+        .query_with_proof(Some(post_state), key, &[])
+        .map_err(|e| anyhow!("query {key}: {e}"))?;
+    ensure!(
+        proofs.len() == 1,
+        "one proof expected for {key}, got {}",
+        proofs.len()
+    );
+    let proof = &proofs[0];
+    ensure!(
+        *proof.key() == key && *proof.value() == value,
+        "proof for {key} is about another entry"
+    );
+    let root = compute_state_hash(proof).map_err(|e| anyhow!("proof hash of {key}: {e}"))?;
+    ensure!(
+        root == post_state,
+        "merkle proof of {key} hashes to {root}, not the block's state root {post_state}"
+    );
+    let proof_bytes = proofs
+        .to_bytes()
+        .map_err(|e| anyhow!("bytesrepr of the proofs: {e}"))?;
+    Ok((value, proof_bytes))
+}
+
+/// The stored contract a deploy calls by named key, with the proofs a sidecar returns.
+struct Caller {
+    account_key: Key,
+    path: Vec<String>,
+    contract_hash: [u8; 32],
+    contract_wasm_hash: [u8; 32],
+    /// `StoredValue::Contract` at the end of the path.
+    contract: StoredValue,
+    /// bytesrepr(`Vec<TrieMerkleProof>`): the account's proof, then the contract's.
+    path_proofs: Vec<u8>,
+    /// `StoredValue::ContractWasm` of the contract, and its one proof.
+    wasm: StoredValue,
+    wasm_proofs: Vec<u8>,
+    bytes: Vec<u8>,
+}
+
+fn resolve_caller(
+    builder: &LmdbWasmTestBuilder,
+    post_state: Digest,
+    account_hash: AccountHash,
+    named_key: &str,
+) -> Result<Caller> {
+    let account_key = Key::Account(account_hash);
+    let path = vec![named_key.to_string()];
+    let (value, proofs): (StoredValue, Vec<TrieMerkleProof<Key, StoredValue>>) = builder
+        .query_with_proof(Some(post_state), account_key, &path)
+        .map_err(|e| anyhow!("query {account_key} / {named_key}: {e}"))?;
+    ensure!(
+        proofs.len() == 2,
+        "two proofs (account, contract) expected for {account_key} / {named_key}, got {}",
+        proofs.len()
+    );
+    for proof in &proofs {
+        let root =
+            compute_state_hash(proof).map_err(|e| anyhow!("proof hash of {}: {e}", proof.key()))?;
+        ensure!(
+            root == post_state,
+            "merkle proof of {} hashes to {root}, not the block's state root {post_state}",
+            proof.key()
+        );
+    }
+    ensure!(
+        *proofs[0].key() == account_key,
+        "first proof is about {}, not {account_key}",
+        proofs[0].key()
+    );
+    let StoredValue::Account(account) = proofs[0].value() else {
+        bail!("{account_key} holds no Account");
+    };
+    let Some(Key::Hash(contract_hash)) = account.named_keys().get(named_key).copied() else {
+        bail!("{account_key} has no named key {named_key:?} to a Key::Hash");
+    };
+    let last = &proofs[1];
+    ensure!(
+        *last.key() == Key::Hash(contract_hash) && *last.value() == value,
+        "last proof is about {}, not the named key's {}",
+        last.key(),
+        Key::Hash(contract_hash)
+    );
+    let StoredValue::Contract(contract) = &value else {
+        bail!("{named_key:?} leads to no Contract");
+    };
+    let contract_wasm_hash = contract.contract_wasm_hash().value();
+    let (wasm, wasm_proofs) = query_one_hop(builder, post_state, Key::Hash(contract_wasm_hash))?;
+    let StoredValue::ContractWasm(contract_wasm) = &wasm else {
+        bail!("the caller's contract_wasm_hash holds no ContractWasm");
+    };
+    let bytes = contract_wasm.clone().take_bytes();
+    Ok(Caller {
+        account_key,
+        path,
+        contract_hash,
+        contract_wasm_hash,
+        contract: value.clone(),
+        path_proofs: proofs
+            .to_bytes()
+            .map_err(|e| anyhow!("bytesrepr of the proofs: {e}"))?,
+        wasm,
+        wasm_proofs,
+        bytes,
+    })
 }
