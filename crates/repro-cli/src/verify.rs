@@ -12,7 +12,7 @@ use repro_core::Protocol;
 use repro_diff::{Cause, DiffOptions, DiffReport, WatSelection};
 use serde::Serialize;
 
-use crate::chain::install::{CheckStatus, Install, InstalledContract};
+use crate::chain::install::{CheckStatus, Install, InstalledContract, Installer};
 
 /// The artifact compared, its stage 1 and its replay.
 type Candidate<'a> = (&'a Rebuilt, Stage, Result<Vec<Vec<u8>>, String>);
@@ -171,11 +171,17 @@ fn compare(stage: &'static str, a: &[u8], b: &[u8], profiles: &DiffOptions<'_>) 
 
 fn replay(
     protocol: &Protocol,
-    session: &[u8],
+    installer: &Installer,
+    input: &[u8],
     contracts: &[InstalledContract],
 ) -> Result<Vec<Vec<u8>>, String> {
     let options = repro_core::ReplayOptions { detailed: false };
-    let pre = repro_core::preprocess(protocol, session, options).map_err(|r| r.to_string())?;
+    let pre = match installer {
+        Installer::Session => repro_core::preprocess(protocol, input, options),
+        // A factory: the caller's stored bytes, optimized without a second preprocessing.
+        Installer::StoredContract { .. } => repro_core::load_stored(protocol, input, options),
+    }
+    .map_err(|r| r.to_string())?;
     contracts
         .iter()
         .map(|c| {
@@ -217,7 +223,12 @@ pub fn verify(
     };
 
     // Stage 2, once for all contracts.
-    let replayed_upload = replay(protocol, &install.session, &install.contracts);
+    let replayed_upload = replay(
+        protocol,
+        &install.installer,
+        &install.input,
+        &install.contracts,
+    );
 
     // Stage 1: which artifact is the upload? Exact first, then equal after normalisation, else
     // the one whose replay reproduces the most stored modules, else the first.
@@ -226,12 +237,12 @@ pub fn verify(
         let mut scored: Vec<(usize, &Rebuilt)> = rebuilt
             .iter()
             .map(|r| {
-                let score = if r.bytes == install.session {
+                let score = if r.bytes == install.input {
                     1000
-                } else if compare("", &install.session, &r.bytes, &options).matches() {
+                } else if compare("", &install.input, &r.bytes, &options).matches() {
                     500
                 } else {
-                    match replay(protocol, &r.bytes, &install.contracts) {
+                    match replay(protocol, &Installer::Session, &r.bytes, &install.contracts) {
                         Ok(outs) => outs
                             .iter()
                             .zip(&install.contracts)
@@ -245,8 +256,13 @@ pub fn verify(
             .collect();
         scored.sort_by_key(|s| std::cmp::Reverse(s.0));
         let best = scored[0].1;
-        let stage1 = compare("rebuild-vs-upload", &install.session, &best.bytes, &options);
-        let replayed = replay(protocol, &best.bytes, &install.contracts);
+        let stage1 = compare("rebuild-vs-upload", &install.input, &best.bytes, &options);
+        let replayed = replay(
+            protocol,
+            &Installer::Session,
+            &best.bytes,
+            &install.contracts,
+        );
         candidate = Some((best, stage1, replayed));
     }
 
@@ -332,9 +348,14 @@ fn summarise(verdict: Verdict, contracts: &[ContractResult], install: &Install) 
         Verdict::VerifiedAfterNormalisation => format!(
             "the rebuilt source matches the stored module of {n} contract(s) after the named normalisation steps only"
         ),
-        Verdict::ReplayVerified => format!(
-            "the node's processing of the uploaded session reproduces the stored module of {n} contract(s); give the source crate to verify it"
-        ),
+        Verdict::ReplayVerified => match install.installer {
+            Installer::Session => format!(
+                "the node's processing of the uploaded session reproduces the stored module of {n} contract(s); give the source crate to verify it"
+            ),
+            Installer::StoredContract { .. } => format!(
+                "the node's processing of the called factory's proven stored bytes reproduces the stored module of {n} contract(s); verify the factory's own install against its source"
+            ),
+        },
         Verdict::Untrusted => {
             let failed: Vec<&str> = install
                 .checks
@@ -399,15 +420,40 @@ pub fn render_text(r: &Report) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     let i = &r.install;
+    let what = match (
+        &i.installer,
+        i.transaction.session_len,
+        &i.transaction.session_sha256,
+    ) {
+        (
+            Installer::StoredContract {
+                contract_hash,
+                named_key,
+                stored_len,
+                stored_sha256,
+                proven,
+                ..
+            },
+            _,
+            _,
+        ) => format!(
+            "calls stored contract {contract_hash}{} (a factory: {stored_len} stored bytes, sha256 {stored_sha256}{})",
+            named_key
+                .as_ref()
+                .map(|n| format!(" by its named key `{n}`"))
+                .unwrap_or_default(),
+            if *proven { ", proven" } else { ", NOT proven" }
+        ),
+        (Installer::Session, Some(len), Some(sha)) => format!("{len} byte session, sha256 {sha}"),
+        (Installer::Session, _, _) => "session".into(),
+    };
     let _ = writeln!(
         s,
-        "{} {} ({}, chain `{}`, {} byte session, sha256 {})",
+        "{} {} ({}, chain `{}`, {what})",
         i.transaction.kind,
         i.transaction.hash,
         i.api.as_str(),
         i.transaction.chain_name,
-        i.transaction.session_len,
-        i.transaction.session_sha256
     );
     match &i.block {
         Some(b) => {
@@ -468,6 +514,11 @@ pub fn render_text(r: &Report) -> String {
         for st in &c.stages {
             let label = match st.stage {
                 "rebuild-vs-upload" => "stage 1  rebuild vs upload:",
+                "replay-upload-vs-stored"
+                    if matches!(i.installer, Installer::StoredContract { .. }) =>
+                {
+                    "stage 2  replay(caller stored) vs stored:"
+                }
                 "replay-upload-vs-stored" => "stage 2  replay(upload) vs stored:",
                 _ => "stage 3  replay(rebuild) vs stored:",
             };

@@ -685,3 +685,141 @@ fn rebuilds_from_source_verify_or_say_which_stage_fails() {
     let summary = r["summary"].as_str().unwrap();
     assert!(summary.contains("a build difference"), "{summary}");
 }
+
+/// A contract installed by a stored contract (factory): the caller is resolved through the
+/// account's named key at the executing block (a two-hop merkle proof), and stage 2 replays the
+/// caller's proven stored bytes without a second preprocessing.
+#[test]
+fn factory_installs_replay_the_callers_proven_stored_bytes() {
+    for name in ["node-1.5.8-deploy-factory", "sidecar-2.0.3-deploy-factory"] {
+        let case = rpc_dir().join(name);
+        let engine = load(&case.join("engine.json"));
+        let bundle = load(&case.join("responses.json"));
+        let node = serve(bundle.clone(), Behaviour::Faithful);
+        let out = casper_repro(&[
+            "verify",
+            "--node",
+            &node.url,
+            &hash_of(&bundle),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        let report = stdout_json(&out);
+        assert_eq!(report["verdict"], "replay-verified", "{name}");
+        assert_eq!(report_contracts(&report), engine_contracts(&case), "{name}");
+        let installer = &report["install"]["installer"];
+        assert_eq!(installer["kind"], "stored-contract", "{name}");
+        assert_eq!(installer["named_key"], "factory_contract", "{name}");
+        assert_eq!(
+            installer["contract_hash"], engine["caller"]["contract_hash"],
+            "{name}"
+        );
+        assert_eq!(
+            installer["stored_sha256"], engine["caller"]["stored_sha256"],
+            "{name}"
+        );
+        assert_eq!(installer["proven"], true, "{name}");
+        assert!(report["install"]["transaction"]["session_sha256"].is_null());
+        for check in report["install"]["checks"].as_array().unwrap() {
+            assert_eq!(check["status"], "passed", "{name}: {check}");
+        }
+        // With a source there is no uploaded session to rebuild: the user is told what to verify.
+        let contracts = root().join("testdata/contracts");
+        let out = casper_repro(&[
+            "verify",
+            contracts.to_str().unwrap(),
+            "--bundle",
+            case.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(
+            stderr(&out).contains("verify the factory's own install transaction"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+/// Writes a modified copy of a bundle and runs `verify --bundle` on it.
+fn verify_modified(case: &str, modify: impl FnOnce(&mut Value)) -> Output {
+    let mut bundle = load(&rpc_dir().join(case).join("responses.json"));
+    modify(&mut bundle);
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("responses.json"), bundle.to_string()).unwrap();
+    casper_repro(&["verify", "--bundle", tmp.path().to_str().unwrap()])
+}
+
+#[test]
+fn executions_that_store_nothing_are_clear_errors() {
+    // A failed execution (the node's 1.x result shape): nothing was stored.
+    let out = verify_modified("node-1.5.8-deploy-multi_ep", |b| {
+        let r = &mut b["calls"][0]["result"]["execution_results"][0]["result"];
+        let success = r["Success"].take();
+        *r = json!({"Failure": {
+            "effect": success["effect"],
+            "transfers": [],
+            "cost": success["cost"],
+            "error_message": "Out of gas error"
+        }});
+    });
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("failed in execution, so it stored nothing: Out of gas error"),
+        "{}",
+        stderr(&out)
+    );
+
+    // An execution whose effects write no contract.
+    let out = verify_modified("node-1.5.8-deploy-multi_ep", |b| {
+        let t = &mut b["calls"][0]["result"]["execution_results"][0]["result"]["Success"]["effect"]
+            ["transforms"];
+        let kept: Vec<Value> = t
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| {
+                !x["transform"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("WriteContract"))
+            })
+            .cloned()
+            .collect();
+        *t = Value::Array(kept);
+    });
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("installed no contract"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Not executed yet.
+    let out = verify_modified("sidecar-2.0.3-deploy-multi_ep", |b| {
+        for c in b["calls"].as_array_mut().unwrap() {
+            if c["method"] == "info_get_transaction" || c["method"] == "info_get_deploy" {
+                c["result"]["execution_info"] = Value::Null;
+            }
+        }
+    });
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("has not been executed"),
+        "{}",
+        stderr(&out)
+    );
+
+    // State no longer available (a 1.x node that pruned it): the effects only name the keys.
+    let out = verify_modified("node-1.5.8-deploy-multi_ep", |b| {
+        b["calls"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|c| c["method"] != "query_global_state");
+    });
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not available"),
+        "{}",
+        stderr(&out)
+    );
+}

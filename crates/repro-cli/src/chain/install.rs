@@ -14,12 +14,13 @@
 
 use std::collections::BTreeSet;
 
+use casper_types::account::AccountHash;
 use casper_types::bytesrepr::FromBytes;
 use casper_types::execution::execution_result_v1::TransformKindV1;
 use casper_types::execution::{ExecutionResult, ExecutionResultV1, TransformKindV2};
 use casper_types::{
-    Block, BlockHash, BlockV1, ContractWasm, Deploy, ExecutableDeployItem, Key, StoredValue,
-    Transaction, TransactionHash, TransactionTarget,
+    Block, BlockHash, BlockV1, ContractWasm, Deploy, ExecutableDeployItem, HashAddr, Key,
+    StoredValue, Transaction, TransactionHash, TransactionInvocationTarget, TransactionTarget,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -115,8 +116,28 @@ pub struct TransactionFacts {
     pub chain_name: String,
     pub timestamp: String,
     pub approvals: usize,
-    pub session_sha256: String,
-    pub session_len: usize,
+    /// The uploaded session Wasm (none when the transaction calls a stored contract).
+    pub session_sha256: Option<String>,
+    pub session_len: Option<usize>,
+}
+
+/// Where the installed contracts' Wasm came from.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Installer {
+    /// Session Wasm uploaded with the transaction: preprocessed, then optimized per contract.
+    Session,
+    /// A stored contract the transaction called (a factory): its stored bytes are optimized per
+    /// contract, without a second preprocessing.
+    StoredContract {
+        contract_hash: String,
+        contract_wasm_hash: String,
+        /// The account's named key the transaction called it by, if by name.
+        named_key: Option<String>,
+        stored_sha256: String,
+        stored_len: usize,
+        proven: bool,
+    },
 }
 
 /// The block that executed it.
@@ -150,11 +171,18 @@ pub struct InstalledContract {
 pub struct Install {
     pub api: Api,
     pub transaction: TransactionFacts,
+    pub installer: Installer,
     pub block: Option<BlockFacts>,
     pub contracts: Vec<InstalledContract>,
     pub checks: Vec<TrustCheck>,
+    /// sha256 of the node's chainspec (`info_get_chainspec`), when it answered.
+    pub node_chainspec_sha256: Option<String>,
+    /// What the replay starts from: the session bytes, or the calling contract's stored bytes.
     #[serde(skip)]
-    pub session: Vec<u8>,
+    pub input: Vec<u8>,
+    /// The node's chainspec.toml, when it answered `info_get_chainspec`.
+    #[serde(skip)]
+    pub node_chainspec: Option<String>,
     /// The transaction hash as casper-types `TransactionHash` JSON, for bundles.
     #[serde(skip)]
     pub transaction_hash_json: Value,
@@ -319,34 +347,62 @@ fn parse_transaction_result(
     })
 }
 
-/// Where the session bytes are, or why the transaction has none.
-fn session_bytes(tx: &Transaction, hash: &str) -> Result<Vec<u8>, ResolveError> {
-    let not = |what: String| ResolveError::NotSession {
+/// A stored contract called by the transaction.
+#[derive(Debug, Clone)]
+enum Called {
+    ByHash(HashAddr),
+    ByName(String),
+}
+
+/// What the transaction runs.
+enum Runs {
+    Session(Vec<u8>),
+    Stored(Called),
+}
+
+fn what_runs(tx: &Transaction, hash: &str) -> Result<Runs, ResolveError> {
+    let not = |what: &str| ResolveError::NotSession {
         hash: hash.to_owned(),
-        what,
+        what: what.to_owned(),
     };
+    let versioned = "it calls a versioned contract package: resolving which version ran is not supported yet; replay the factory with `casper-repro replay --factory`";
     match tx {
         Transaction::Deploy(d) => match d.session() {
-            ExecutableDeployItem::ModuleBytes { module_bytes, .. } => Ok(module_bytes.to_vec()),
-            ExecutableDeployItem::Transfer { .. } => Err(not("a native transfer".into())),
-            _ => Err(not(
-                "its session calls a stored contract (a factory install): resolving the caller's stored bytes from the chain is not supported yet; replay it with `casper-repro replay --factory` on the caller's stored Wasm"
-                    .into(),
-            )),
+            ExecutableDeployItem::ModuleBytes { module_bytes, .. } => {
+                Ok(Runs::Session(module_bytes.to_vec()))
+            }
+            ExecutableDeployItem::Transfer { .. } => Err(not("a native transfer")),
+            ExecutableDeployItem::StoredContractByHash { hash, .. } => {
+                Ok(Runs::Stored(Called::ByHash(hash.value())))
+            }
+            ExecutableDeployItem::StoredContractByName { name, .. } => {
+                Ok(Runs::Stored(Called::ByName(name.clone())))
+            }
+            _ => Err(not(versioned)),
         },
         Transaction::V1(v1) => {
             let target: TransactionTarget = v1
                 .deserialize_field(1)
                 .map_err(|e| bad("transaction target", format!("{e:?}")))?;
             match target {
-                TransactionTarget::Session { module_bytes, .. } => Ok(module_bytes.to_vec()),
-                TransactionTarget::Native => Err(not("a native transaction".into())),
-                TransactionTarget::Stored { .. } => Err(not(
-                    "its target is a stored contract (a factory install): resolving the caller's stored bytes from the chain is not supported yet; replay it with `casper-repro replay --factory`"
-                        .into(),
-                )),
+                TransactionTarget::Session { module_bytes, .. } => {
+                    Ok(Runs::Session(module_bytes.to_vec()))
+                }
+                TransactionTarget::Native => Err(not("a native transaction")),
+                TransactionTarget::Stored { id, .. } => match id {
+                    TransactionInvocationTarget::ByHash(h) => Ok(Runs::Stored(Called::ByHash(h))),
+                    TransactionInvocationTarget::ByName(n) => Ok(Runs::Stored(Called::ByName(n))),
+                    _ => Err(not(versioned)),
+                },
             }
         }
+    }
+}
+
+fn initiator(tx: &Transaction) -> AccountHash {
+    match tx {
+        Transaction::Deploy(d) => d.header().account().to_account_hash(),
+        Transaction::V1(v) => v.initiator_addr().account_hash(),
     }
 }
 
@@ -547,15 +603,20 @@ fn fetch_block(
     Ok(Some((block, facts)))
 }
 
-/// A stored value read at the block, with its proof checked.
+/// A stored value read at the block, with its proofs checked.
 struct Read {
+    /// The key of the value (the last key of the path).
+    key: Key,
     value: StoredValue,
     proven: bool,
 }
 
+/// `query_global_state` at the block for `key` (and a named-key `path` from it), every proof
+/// folded to the block's state root. `None` when there is no block or the state is not served.
 fn read_state(
     source: &mut dyn Source,
     key: &Key,
+    path: &[String],
     block: Option<&(Block, BlockFacts)>,
     checks: &mut Vec<TrustCheck>,
 ) -> Result<Option<Read>, ResolveError> {
@@ -563,12 +624,18 @@ fn read_state(
         return Ok(None);
     };
     let key_str = key.to_formatted_string();
-    let params = json!({"state_identifier": {"BlockHash": facts.hash}, "key": key_str, "path": []});
+    let label = if path.is_empty() {
+        key_str.clone()
+    } else {
+        format!("{key_str}/{}", path.join("/"))
+    };
+    let params =
+        json!({"state_identifier": {"BlockHash": facts.hash}, "key": key_str, "path": path});
     let result = match source.call("query_global_state", &params) {
         Ok(r) => r,
         Err(e) if e.is_absent() => {
             checks.push(TrustCheck {
-                check: format!("merkle-proof {key_str}"),
+                check: format!("merkle-proof {label}"),
                 status: CheckStatus::NotPossible,
                 detail: format!("state not available: {e}"),
             });
@@ -576,34 +643,46 @@ fn read_state(
         }
         Err(e) => return Err(e.into()),
     };
-    let what = format!("query_global_state {key_str}");
+    let what = format!("query_global_state {label}");
     let proof_hex = result
         .get("merkle_proof")
         .and_then(Value::as_str)
         .ok_or_else(|| bad(&what, "no merkle_proof string"))?;
     let proofs = proof::read_proofs(proof_hex).map_err(|e| bad(&what, e))?;
-    let first: &Proven = &proofs[0];
     let root = block.state_root_hash();
     let mut failed = Vec::new();
-    if first.key != *key {
+    if proofs[0].key != *key {
         failed.push(format!(
             "the proof is for {} not {key_str}",
-            first.key.to_formatted_string()
+            proofs[0].key.to_formatted_string()
         ));
     }
-    if first.state_root != *root {
+    if proofs.len() != path.len() + 1 {
         failed.push(format!(
-            "the proof leads to state root {} but the block's is {}",
-            hex::encode(first.state_root.value()),
-            hex::encode(root.value())
+            "{} proof(s) for a path of {} key(s)",
+            proofs.len(),
+            path.len() + 1
         ));
     }
-    if let Err(e) = json_agrees(result.get("stored_value"), first) {
+    for p in &proofs {
+        if p.state_root != *root {
+            failed.push(format!(
+                "the proof of {} leads to state root {} but the block's is {}",
+                p.key.to_formatted_string(),
+                hex::encode(p.state_root.value()),
+                hex::encode(root.value())
+            ));
+        }
+    }
+    let last: &Proven = proofs
+        .last()
+        .expect("read_proofs returns at least one proof");
+    if let Err(e) = json_agrees(result.get("stored_value"), last) {
         failed.push(e);
     }
     let proven = failed.is_empty();
     checks.push(TrustCheck {
-        check: format!("merkle-proof {key_str}"),
+        check: format!("merkle-proof {label}"),
         status: if proven {
             CheckStatus::Passed
         } else {
@@ -619,9 +698,76 @@ fn read_state(
         },
     });
     Ok(Some(Read {
-        value: first.value.clone(),
+        key: last.key,
+        value: last.value.clone(),
         proven,
     }))
+}
+
+/// The node's chainspec, if it serves one (`info_get_chainspec`; both APIs).
+fn fetch_chainspec(source: &mut dyn Source) -> Result<Option<String>, ResolveError> {
+    let result = match source.call("info_get_chainspec", &json!([])) {
+        Ok(r) => r,
+        Err(e) if e.is_absent() => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let hex_str = result
+        .pointer("/chainspec_bytes/chainspec_bytes")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("info_get_chainspec", "no chainspec_bytes.chainspec_bytes"))?;
+    let bytes = hex::decode(hex_str).map_err(|e| bad("info_get_chainspec", e))?;
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|e| bad("info_get_chainspec", e))
+}
+
+/// The stored contract a factory transaction called, and its stored bytes.
+fn resolve_caller(
+    source: &mut dyn Source,
+    called: &Called,
+    account: AccountHash,
+    block: Option<&(Block, BlockFacts)>,
+    checks: &mut Vec<TrustCheck>,
+) -> Result<(Installer, Vec<u8>), ResolveError> {
+    let (key, path, named_key) = match called {
+        Called::ByHash(h) => (Key::Hash(*h), Vec::new(), None),
+        Called::ByName(n) => (Key::Account(account), vec![n.clone()], Some(n.clone())),
+    };
+    let unavailable = |what: &str| {
+        ResolveError::StateUnavailable {
+        key: what.to_owned(),
+        detail: "the transaction calls a stored contract (a factory install), whose stored bytes are read at the executing block; the block or that state is not available".into(),
+    }
+    };
+    let contract = read_state(source, &key, &path, block, checks)?
+        .ok_or_else(|| unavailable(&key.to_formatted_string()))?;
+    let StoredValue::Contract(record) = &contract.value else {
+        return Err(bad(
+            format!("query_global_state {}", key.to_formatted_string()),
+            "the called stored value is not a Contract",
+        ));
+    };
+    let wasm_key = Key::Hash(record.contract_wasm_hash().value());
+    let wasm = read_state(source, &wasm_key, &[], block, checks)?
+        .ok_or_else(|| unavailable(&wasm_key.to_formatted_string()))?;
+    let StoredValue::ContractWasm(cw) = wasm.value else {
+        return Err(bad(
+            format!("query_global_state {}", wasm_key.to_formatted_string()),
+            "the stored value is not ContractWasm",
+        ));
+    };
+    let bytes = cw.take_bytes();
+    Ok((
+        Installer::StoredContract {
+            contract_hash: hex::encode(contract.key.into_hash_addr().unwrap_or_default()),
+            contract_wasm_hash: hex::encode(record.contract_wasm_hash().value()),
+            named_key,
+            stored_sha256: sha256_hex(&bytes),
+            stored_len: bytes.len(),
+            proven: contract.proven && wasm.proven,
+        },
+        bytes,
+    ))
 }
 
 /// The answer's JSON `stored_value` says the same as the proven value. 2.x serialises with
@@ -678,7 +824,7 @@ pub fn resolve(source: &mut dyn Source, req: &Requested) -> Result<Install, Reso
     let hash = req.hex();
     let tx = &fetched.transaction;
     let mut checks = check_transaction(tx);
-    let session = session_bytes(tx, &hash)?;
+    let runs = what_runs(tx, &hash)?;
     let (block_hash, result) = fetched
         .execution
         .clone()
@@ -688,16 +834,25 @@ pub fn resolve(source: &mut dyn Source, req: &Requested) -> Result<Install, Reso
         return Err(ResolveError::NothingInstalled { hash });
     }
     let block = fetch_block(source, &block_hash, &tx.hash(), &mut checks)?;
+    let (installer, input, session) = match runs {
+        Runs::Session(bytes) => (Installer::Session, bytes.clone(), Some(bytes)),
+        Runs::Stored(called) => {
+            let (installer, bytes) =
+                resolve_caller(source, &called, initiator(tx), block.as_ref(), &mut checks)?;
+            (installer, bytes, None)
+        }
+    };
 
     let wasm_keys: BTreeSet<Key> = w.wasm.iter().map(|(k, _)| *k).collect();
     let mut contracts = Vec::new();
     for (contract_key, effect_record) in &w.contracts {
-        let read = read_state(source, contract_key, block.as_ref(), &mut checks)?;
+        let read = read_state(source, contract_key, &[], block.as_ref(), &mut checks)?;
         let (record, record_proven) = match (&read, effect_record) {
             (
                 Some(Read {
                     value: StoredValue::Contract(c),
                     proven,
+                    ..
                 }),
                 _,
             ) => (c.clone(), *proven),
@@ -725,11 +880,12 @@ pub fn resolve(source: &mut dyn Source, req: &Requested) -> Result<Install, Reso
             .iter()
             .find(|(k, _)| *k == wasm_key)
             .and_then(|(_, b)| b.clone());
-        let read = read_state(source, &wasm_key, block.as_ref(), &mut checks)?;
+        let read = read_state(source, &wasm_key, &[], block.as_ref(), &mut checks)?;
         let (stored, wasm_proven) = match read {
             Some(Read {
                 value: StoredValue::ContractWasm(cw),
                 proven,
+                ..
             }) => {
                 let bytes = cw.take_bytes();
                 if let Some(inline) = &inline
@@ -776,8 +932,9 @@ pub fn resolve(source: &mut dyn Source, req: &Requested) -> Result<Install, Reso
         });
     }
     for package in &w.packages {
-        read_state(source, package, block.as_ref(), &mut checks)?;
+        read_state(source, package, &[], block.as_ref(), &mut checks)?;
     }
+    let node_chainspec = fetch_chainspec(source)?;
     if contracts.is_empty() {
         return Err(ResolveError::NothingInstalled { hash });
     }
@@ -803,13 +960,16 @@ pub fn resolve(source: &mut dyn Source, req: &Requested) -> Result<Install, Reso
             chain_name,
             timestamp,
             approvals,
-            session_sha256: sha256_hex(&session),
-            session_len: session.len(),
+            session_sha256: session.as_deref().map(sha256_hex),
+            session_len: session.as_ref().map(Vec::len),
         },
+        installer,
         block: block.map(|(_, f)| f),
         contracts,
         checks,
-        session,
+        node_chainspec_sha256: node_chainspec.as_deref().map(|t| sha256_hex(t.as_bytes())),
+        input,
+        node_chainspec,
         transaction_hash_json: fetched.hash_json,
     })
 }

@@ -16,7 +16,7 @@ const AFTER_HELP: &str = "\
 A bundle directory holds:
   responses.json      the node's exact JSON-RPC answers (what `verify --bundle` reads)
   install.json        what they say: block, protocol version, contracts, commitment checks
-  session.wasm        the uploaded session bytes
+  session.wasm        the uploaded session bytes (caller.wasm: the called factory's stored bytes)
   stored/<contract-hash>.wasm   the stored bytes of each installed contract
 Only responses.json is read back: everything else is derived from it, for people.
 
@@ -150,7 +150,11 @@ pub fn save_bundle(
     let mut summary = serde_json::to_string_pretty(install)?;
     summary.push('\n');
     fs_err::write(tmp.path().join("install.json"), summary)?;
-    fs_err::write(tmp.path().join("session.wasm"), &install.session)?;
+    let input_name = match install.installer {
+        crate::chain::install::Installer::Session => "session.wasm",
+        crate::chain::install::Installer::StoredContract { .. } => "caller.wasm",
+    };
+    fs_err::write(tmp.path().join(input_name), &install.input)?;
     fs_err::create_dir(tmp.path().join("stored"))?;
     for c in &install.contracts {
         fs_err::write(

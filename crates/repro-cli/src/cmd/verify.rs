@@ -11,7 +11,7 @@ use super::build::BuildOpts;
 use super::fetch::ClientArgs;
 use crate::Outcome;
 use crate::chain::bundle::Bundle;
-use crate::chain::install::{self, Install, Requested};
+use crate::chain::install::{self, Install, Installer, Requested};
 use crate::chain::rpc::HttpSource;
 use crate::output::{self, Format};
 use crate::verify::{self, ConfigSource, Rebuilt};
@@ -148,6 +148,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         _ => bail!("give one of --node URL HASH, --bundle DIR or --transaction-json FILE"),
     };
 
+    if let (Some(dir), Installer::StoredContract { contract_hash, .. }) =
+        (&crate_dir, &install.installer)
+    {
+        bail!(
+            "this transaction installed its contract(s) by calling the stored contract {contract_hash} (a factory), so there is no uploaded session to rebuild: verify the factory's own install transaction against {} instead; without CRATE_DIR this transaction is checked by replaying the factory's proven stored bytes",
+            dir.display()
+        );
+    }
     let (protocol, configuration) = configuration(&args, &install)?;
 
     let rebuilt = match &crate_dir {
@@ -213,13 +221,10 @@ fn configuration(args: &Args, install: &Install) -> anyhow::Result<(Protocol, Co
     // The executing block's protocol version; without the block, the one the node wrote into the
     // installed Contract record (2.x effects carry it).
     let (text, from) = match (&install.block, install.contracts.first()) {
-        (Some(block), _) => (
-            block.protocol_version.as_str(),
-            "the executing block's protocol version, built-in mainnet table",
-        ),
+        (Some(block), _) => (block.protocol_version.as_str(), "the executing block's"),
         (None, Some(c)) => (
             c.record_protocol_version.as_str(),
-            "the installed Contract record's protocol version (the block is not available), built-in mainnet table",
+            "the installed Contract record's (the block is not available)",
         ),
         (None, None) => bail!(
             "the executing block is not available, so its protocol version is unknown: give --protocol VERSION or --chainspec FILE"
@@ -228,18 +233,63 @@ fn configuration(args: &Args, install: &Install) -> anyhow::Result<(Protocol, Co
     let version: ProtocolVersion = text
         .parse()
         .map_err(|e| anyhow::anyhow!("the protocol version `{text}`: {e}"))?;
-    let protocol = Protocol::mainnet(version)?;
     let chain = &install.transaction.chain_name;
-    let assumption = (chain != "casper").then(|| {
-        format!(
-            "chain `{chain}` is not mainnet (`casper`): its Wasm configuration was assumed to be mainnet {version}'s; give --chainspec for that network's own"
-        )
-    });
+    if chain == "casper" {
+        return Ok((
+            Protocol::mainnet(version)?,
+            ConfigSource {
+                protocol_version: version.to_string(),
+                from: format!("{from} protocol version, built-in mainnet table"),
+                assumption: None,
+            },
+        ));
+    }
+    // Another network: the node's own chainspec, if it is the one of that protocol version (a
+    // node serves its current chainspec, which is not the one of an older block).
+    let node = install
+        .node_chainspec
+        .as_deref()
+        .map(|text| repro_core::parse_chainspec(text).map(|parsed| (parsed, text)));
+    let mut why_not_node = String::from("the node served no chainspec");
+    match node {
+        Some(Ok((parsed, text))) if parsed.version == version => {
+            let protocol =
+                Protocol::from_chainspec(&parsed, "the node's chainspec", text.as_bytes())?;
+            let network_note = match &parsed.network {
+                Some(n) if n != chain => Some(format!(
+                    "the node's chainspec names network `{n}`, the transaction chain `{chain}`"
+                )),
+                _ => None,
+            };
+            return Ok((
+                protocol,
+                ConfigSource {
+                    protocol_version: version.to_string(),
+                    from: format!(
+                        "the node's chainspec (info_get_chainspec, protocol {version} = {from})"
+                    ),
+                    assumption: network_note,
+                },
+            ));
+        }
+        Some(Ok((parsed, _))) => {
+            why_not_node = format!(
+                "the node's chainspec is for protocol {}, not {version}",
+                parsed.version
+            );
+        }
+        Some(Err(e)) => why_not_node = format!("the node's chainspec does not parse: {e}"),
+        None => {}
+    }
+    let protocol = Protocol::mainnet(version)?;
+    let assumption = Some(format!(
+        "chain `{chain}` is not mainnet (`casper`) and {why_not_node}: its Wasm configuration was assumed to be mainnet {version}'s; give --chainspec for that network's own"
+    ));
     Ok((
         protocol,
         ConfigSource {
             protocol_version: version.to_string(),
-            from: from.into(),
+            from: format!("{from} protocol version, built-in mainnet table"),
             assumption,
         },
     ))
