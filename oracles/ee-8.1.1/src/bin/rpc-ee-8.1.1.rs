@@ -122,7 +122,7 @@ struct Case {
     oracle_scenario: Option<&'static str>,
 }
 
-const CASES: [Case; 4] = [
+const CASES: [Case; 5] = [
     Case {
         name: "sidecar-2.0.3-deploy-multi_ep",
         steps: &[Step::Session("multi_ep_cc5.wasm", Kind::Deploy)],
@@ -152,6 +152,13 @@ const CASES: [Case; 4] = [
             },
         ],
         oracle_scenario: Some("factory_cc5"),
+    },
+    // `sign_ext_cc5` of testdata/scenarios.json: sign-extension opcodes in the session and in the
+    // stored contract (node 1.x rejects the module, 2.x accepts it).
+    Case {
+        name: "sidecar-2.0.3-deploy-sign_ext",
+        steps: &[Step::Session("sign_ext_cc5.wasm", Kind::Deploy)],
+        oracle_scenario: Some("sign_ext_cc5"),
     },
 ];
 
