@@ -823,3 +823,57 @@ fn executions_that_store_nothing_are_clear_errors() {
         stderr(&out)
     );
 }
+
+/// A rebuild made in another directory (CARGO_HOME remapped to /home/alice/.cargo, a real build,
+/// testdata/pairs/real.md): stage 1 fails alone with the embedded-path cause and the remap that
+/// fixes it, while the replay of the upload still reproduces the node; the upload itself, given as
+/// the rebuild, verifies.
+#[test]
+fn a_rebuild_from_another_path_fails_stage_1_with_the_remap_that_fixes_it() {
+    let bundle = rpc_dir().join("sidecar-2.0.3-deploy-sign_ext");
+    let alice = root().join("testdata/pairs/real/sign_ext_cc5@remap-alice.wasm");
+    let out = casper_repro(&[
+        "verify",
+        "--wasm",
+        alice.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let r = stdout_json(&out);
+    assert_eq!(r["verdict"], "mismatch");
+    let stages = r["contracts"][0]["stages"].as_array().unwrap();
+    assert_eq!(stages[0]["stage"], "rebuild-vs-upload");
+    assert_eq!(stages[0]["outcome"], "different");
+    assert_eq!(
+        stages[0]["causes"][0]["kind"], "build_paths",
+        "{}",
+        stages[0]
+    );
+    assert_eq!(
+        stages[0]["causes"][0]["remaps"][0]["from"],
+        "/home/alice/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f"
+    );
+    assert_eq!(stages[1]["outcome"], "identical");
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains("a build difference")
+    );
+
+    let upload = root().join("testdata/wasm/sign_ext_cc5.wasm");
+    let out = casper_repro(&[
+        "verify",
+        "--wasm",
+        upload.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout_json(&out)["verdict"], "verified");
+}

@@ -21,7 +21,7 @@ Stages (each with both sides' sha256):
   1  rebuild vs the uploaded session bytes        a build question
   2  replay(uploaded bytes) vs the stored bytes    a replay / chainspec question (needs no source)
   3  replay(rebuild) vs the stored bytes           the claim: this source is on chain
-Without CRATE_DIR only stage 2 runs. Every contract the transaction installed is checked.
+Without CRATE_DIR (or --wasm) only stage 2 runs. Every contract the transaction installed is checked.
 
 Verdicts: verified, verified-after-normalisation (named steps only), replay-verified (no source
 given), mismatch (with the failing stage and ranked causes), untrusted (a chain commitment —
@@ -34,6 +34,7 @@ Examples:
   casper-repro verify ./contract --node http://127.0.0.1:7777 1f2e...9a
   casper-repro verify --node http://127.0.0.1:7777 1f2e...9a          (stage 2 only)
   casper-repro verify ./contract --bundle bundle/ --target wasm32v1-none
+  casper-repro verify --wasm target/wasm32-unknown-unknown/release/contract.wasm --bundle bundle/
   casper-repro verify --transaction-json info_get_transaction.json
 
 Exit status:
@@ -67,6 +68,10 @@ pub struct Args {
     /// Replay with this network's chainspec (testnet, private networks).
     #[arg(long, value_name = "FILE")]
     chainspec: Option<PathBuf>,
+    /// Compare these already built artifacts instead of building CRATE_DIR (e.g. the output of
+    /// the project's own build); repeat for several.
+    #[arg(long = "wasm", value_name = "FILE")]
+    wasm: Vec<PathBuf>,
     /// Package(s) of CRATE_DIR to build; the artifact that matches is found among them.
     #[arg(short = 'p', long = "package", value_name = "PKG")]
     packages: Vec<String>,
@@ -158,8 +163,20 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let (protocol, configuration) = configuration(&args, &install)?;
 
+    if crate_dir.is_some() && !args.wasm.is_empty() {
+        bail!("give either CRATE_DIR (to build it) or --wasm FILE (already built), not both");
+    }
     let rebuilt = match &crate_dir {
-        None => Vec::new(),
+        None => args
+            .wasm
+            .iter()
+            .map(|path| {
+                Ok(Rebuilt {
+                    package: path.display().to_string(),
+                    bytes: fs_err::read(path)?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?,
         Some(dir) => {
             let out = tempfile::tempdir().context("creating a temporary build output directory")?;
             let req =
