@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 
 mod chain;
 mod cmd;
+mod digest;
 mod output;
 mod verify;
 

@@ -13,9 +13,13 @@ use repro_diff::{Cause, DiffOptions, DiffReport, WatSelection};
 use serde::Serialize;
 
 use crate::chain::install::{CheckStatus, Install, InstalledContract, Installer};
+use crate::digest::sha256_hex;
+
+/// The stored modules a replay produced, one per contract, or why the node would reject it.
+type ReplayResult = Result<Vec<Vec<u8>>, String>;
 
 /// The artifact compared, its stage 1 and its replay.
-type Candidate<'a> = (&'a Rebuilt, Stage, Result<Vec<Vec<u8>>, String>);
+type Candidate<'a> = (&'a Rebuilt, Stage, ReplayResult);
 
 /// A candidate rebuild: one package's artifact.
 #[derive(Debug, Clone)]
@@ -126,9 +130,13 @@ pub struct Report {
     pub contracts: Vec<ContractResult>,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest as _, Sha256};
-    hex::encode(Sha256::digest(bytes))
+/// Equal once every custom section is removed from both (the only normalisation there is).
+fn equal_after_normalisation(a: &[u8], b: &[u8]) -> bool {
+    use crate::cmd::build::strip_custom_sections;
+    matches!(
+        (strip_custom_sections(a), strip_custom_sections(b)),
+        (Ok(sa), Ok(sb)) if sa == sb
+    )
 }
 
 /// Compares the chain's side `a` with `b`; on a difference, the structural diff and its causes.
@@ -146,11 +154,7 @@ fn compare(stage: &'static str, a: &[u8], b: &[u8], profiles: &DiffOptions<'_>) 
     if a == b {
         return s;
     }
-    if let (Ok(sa), Ok(sb)) = (
-        crate::cmd::build::strip_custom_sections(a),
-        crate::cmd::build::strip_custom_sections(b),
-    ) && sa == sb
-    {
+    if equal_after_normalisation(a, b) {
         s.outcome = "identical-after-normalisation";
         s.normalisation = Some(
             "custom sections removed from both (names, producers, debug info): the code and data are identical"
@@ -174,7 +178,7 @@ fn replay(
     installer: &Installer,
     input: &[u8],
     contracts: &[InstalledContract],
-) -> Result<Vec<Vec<u8>>, String> {
+) -> ReplayResult {
     let options = repro_core::ReplayOptions { detailed: false };
     let pre = match installer {
         Installer::Session => repro_core::preprocess(protocol, input, options),
@@ -232,39 +236,32 @@ pub fn verify(
 
     // Stage 1: which artifact is the upload? Exact first, then equal after normalisation, else
     // the one whose replay reproduces the most stored modules, else the first.
-    let mut candidate: Option<Candidate<'_>> = None;
-    if !rebuilt.is_empty() {
-        let mut scored: Vec<(usize, &Rebuilt)> = rebuilt
-            .iter()
-            .map(|r| {
-                let score = if r.bytes == install.input {
-                    1000
-                } else if compare("", &install.input, &r.bytes, &options).matches() {
-                    500
-                } else {
-                    match replay(protocol, &Installer::Session, &r.bytes, &install.contracts) {
-                        Ok(outs) => outs
-                            .iter()
-                            .zip(&install.contracts)
-                            .filter(|(o, c)| **o == c.stored)
-                            .count(),
-                        Err(_) => 0,
-                    }
-                };
-                (score, r)
-            })
-            .collect();
-        scored.sort_by_key(|s| std::cmp::Reverse(s.0));
-        let best = scored[0].1;
-        let stage1 = compare("rebuild-vs-upload", &install.input, &best.bytes, &options);
-        let replayed = replay(
-            protocol,
-            &Installer::Session,
-            &best.bytes,
-            &install.contracts,
-        );
-        candidate = Some((best, stage1, replayed));
+    let mut best: Option<(usize, &Rebuilt, Option<ReplayResult>)> = None;
+    for r in rebuilt {
+        let (score, replayed) = if r.bytes == install.input {
+            (usize::MAX, None)
+        } else if equal_after_normalisation(&install.input, &r.bytes) {
+            (usize::MAX - 1, None)
+        } else {
+            let replayed = replay(protocol, &Installer::Session, &r.bytes, &install.contracts);
+            let reproduced = replayed.as_ref().map_or(0, |outs| {
+                outs.iter()
+                    .zip(&install.contracts)
+                    .filter(|(o, c)| **o == c.stored)
+                    .count()
+            });
+            (reproduced, Some(replayed))
+        };
+        if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+            best = Some((score, r, replayed));
+        }
     }
+    let candidate: Option<Candidate<'_>> = best.map(|(_, r, replayed)| {
+        let stage1 = compare("rebuild-vs-upload", &install.input, &r.bytes, &options);
+        let replayed = replayed
+            .unwrap_or_else(|| replay(protocol, &Installer::Session, &r.bytes, &install.contracts));
+        (r, stage1, replayed)
+    });
 
     let any_check_failed = install
         .checks

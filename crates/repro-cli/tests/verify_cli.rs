@@ -165,22 +165,23 @@ fn serve(bundle: Value, behaviour: Behaviour) -> Node {
     }
 }
 
-/// Every contract the engine reported, as (contract hash, sorted entry points, stored sha256).
-fn engine_contracts(case: &Path) -> Vec<(String, Vec<String>, String)> {
-    let engine = load(&case.join("engine.json"));
-    let mut v: Vec<_> = engine["contracts"]
+/// (contract hash, sorted entry points, stored sha256) of each contract in a JSON list.
+fn contracts_of(list: &Value) -> Vec<(String, Vec<String>, String)> {
+    let mut v: Vec<_> = list
         .as_array()
         .unwrap()
         .iter()
         .map(|c| {
+            let mut eps: Vec<String> = c["entry_points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e.as_str().unwrap().to_owned())
+                .collect();
+            eps.sort();
             (
                 c["contract_hash"].as_str().unwrap().to_owned(),
-                c["entry_points"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e.as_str().unwrap().to_owned())
-                    .collect(),
+                eps,
                 c["stored_sha256"].as_str().unwrap().to_owned(),
             )
         })
@@ -189,26 +190,14 @@ fn engine_contracts(case: &Path) -> Vec<(String, Vec<String>, String)> {
     v
 }
 
+/// Every contract the engine reported.
+fn engine_contracts(case: &Path) -> Vec<(String, Vec<String>, String)> {
+    contracts_of(&load(&case.join("engine.json"))["contracts"])
+}
+
+/// Every contract a verify report names.
 fn report_contracts(report: &Value) -> Vec<(String, Vec<String>, String)> {
-    let mut v: Vec<_> = report["install"]["contracts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["contract_hash"].as_str().unwrap().to_owned(),
-                c["entry_points"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e.as_str().unwrap().to_owned())
-                    .collect(),
-                c["stored_sha256"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
+    contracts_of(&report["install"]["contracts"])
 }
 
 #[test]

@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 
 use super::proof::{self, Proven};
 use super::{CallError, Source};
+use crate::digest::sha256_hex;
 
 /// The transaction asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,11 +221,6 @@ fn bad(what: impl Into<String>, detail: impl ToString) -> ResolveError {
         what: what.into(),
         detail: detail.to_string(),
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest as _, Sha256};
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// The transaction, and how the node answered.

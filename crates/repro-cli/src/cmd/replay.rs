@@ -7,6 +7,7 @@ use repro_core::{Installed, Protocol, ProtocolVersion, ReplayOptions, Step};
 use serde::Serialize;
 
 use crate::Outcome;
+use crate::digest::sha256_hex;
 use crate::output::{self, Format};
 
 const AFTER_HELP: &str = "\
@@ -264,11 +265,6 @@ pub fn write_all_atomically(files: &[(&Path, &[u8])]) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 fn render_text(report: &Report<'_>) -> String {
