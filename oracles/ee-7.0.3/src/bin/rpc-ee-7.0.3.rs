@@ -13,7 +13,8 @@
 //!
 //! * `info_get_deploy`: the `Deploy` JSON and the engine's own execution result converted to the
 //!   1.x JSON by the engine's `From<&ExecutionResult> for casper_types::ExecutionResult` (as the node);
-//! * `chain_get_block`: the `JsonBlock` (`BlockV1` JSON + `"proofs": []`);
+//! * `chain_get_block`: the `JsonBlock` (`BlockV1` JSON + `"proofs"`: one `FinalitySignatureV1`
+//!   of the block by its proposer (`[198; 32]`), verified, as `{"public_key", "signature"}`);
 //! * `query_global_state`: one per `Contract` / `ContractWasm` / `ContractPackage` key the deploy
 //!   wrote, with the node's json_compatibility `StoredValue` and the engine's merkle proof (verified
 //!   against the block's state root hash before anything is written);
@@ -402,6 +403,26 @@ fn stored_wasm(b: &InMemoryWasmTestBuilder, wasm_hash: [u8; 32]) -> Res<Vec<u8>>
     }
 }
 
+/// One finality signature of `block` by `secret_key` (node 1.5 / casper-types 6
+/// `FinalitySignatureV1`: over `block_hash ‖ era_id.to_le_bytes()`), as node@v1.5.8's `JsonProof`
+/// `{"public_key", "signature"}`. Checked to verify before it is returned: `create` caches its own
+/// verdict, so the check runs on a serde round trip (uncached) and on the bytes signed directly.
+fn finality_proof(block: &t6::BlockV1, secret_key: &t6::SecretKey) -> Res<Value> {
+    let era_id = block.header().era_id();
+    let sig = t6::FinalitySignatureV1::create(*block.hash(), era_id, secret_key);
+    if sig.public_key() != block.proposer() {
+        return Err("finality signer is not the block's proposer".into());
+    }
+    let reparsed: t6::FinalitySignatureV1 =
+        serde_json::from_value(to_json(&sig)?).map_err(|e| format!("finality signature JSON: {e}"))?;
+    reparsed.is_verified().map_err(|e| format!("finality signature does not verify: {e}"))?;
+    let mut signed = block.hash().inner().value().to_vec();
+    signed.extend_from_slice(&era_id.value().to_le_bytes());
+    t6::crypto::verify(&signed, sig.signature(), sig.public_key())
+        .map_err(|e| format!("finality signature does not verify over block hash ‖ era: {e}"))?;
+    Ok(json!({ "public_key": to_json(sig.public_key())?, "signature": to_json(sig.signature())? }))
+}
+
 fn run_case(case: &Case, wasm_dir: &Path, out: &Path, chainspec_bytes: &[u8]) -> Res<()> {
     let account_sk = t6::SecretKey::ed25519_from_bytes(ACCOUNT_SECRET_SEED).map_err(|e| e.to_string())?;
     let proposer_sk = t6::SecretKey::ed25519_from_bytes(PROPOSER_SECRET_SEED).map_err(|e| e.to_string())?;
@@ -535,9 +556,10 @@ fn run_case(case: &Case, wasm_dir: &Path, out: &Path, chainspec_bytes: &[u8]) ->
     }
     let header_json = to_json(block.header())?;
     let mut block_json = to_json(&block)?;
-    // node@v1.5.8 JsonBlock = {hash, header, body, proofs}; a freshly executed block has no
-    // finality signatures in this harness.
-    block_json.as_object_mut().ok_or("block JSON not an object")?.insert("proofs".into(), json!([]));
+    // node@v1.5.8 JsonBlock = {hash, header, body, proofs}: one real finality signature by the
+    // block's proposer (the harness's only validator), as `JsonProof {public_key, signature}`.
+    let proof = finality_proof(&block, &proposer_sk)?;
+    block_json.as_object_mut().ok_or("block JSON not an object")?.insert("proofs".into(), json!([proof]));
 
     let mut calls = vec![
         json!({
