@@ -486,8 +486,8 @@ pub fn render_text(r: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "  {:<13} {:<32} signers are not checked against the era's validator weights",
-        "not checked", "finality-signatures"
+        "  {:<13} {:<32} whether the block's signers hold enough of the era's stake",
+        "not checked", "finality-weights"
     );
     if let Some(p) = &r.matched_package {
         let _ = writeln!(s, "\nrebuilt package: {p}");

@@ -866,3 +866,22 @@ fn a_rebuild_from_another_path_fails_stage_1_with_the_remap_that_fixes_it() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout_json(&out)["verdict"], "verified");
 }
+
+#[test]
+fn a_forged_block_signature_is_untrusted() {
+    let out = verify_modified("sidecar-2.0.3-deploy-multi_ep", |b| {
+        for c in b["calls"].as_array_mut().unwrap() {
+            if c["method"] == "chain_get_block" {
+                let sig = &mut c["result"]["block_with_signatures"]["proofs"][0]["signature"];
+                let s = sig.as_str().unwrap().to_owned();
+                // Flip the last hex digit of the signature.
+                let last = if s.ends_with('0') { "1" } else { "0" };
+                *sig = Value::String(format!("{}{last}", &s[..s.len() - 1]));
+            }
+        }
+    });
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FAILED        block-signatures"), "{text}");
+    assert!(text.contains("UNTRUSTED"), "{text}");
+}

@@ -7,10 +7,11 @@
 //!   (casper-types `has_valid_hash` / `verify`);
 //! - the block hash, recomputed from its header and body (`Block::verify`), and that the block lists
 //!   the transaction;
+//! - each signature the block answer carries, as a finality signature of that block;
 //! - each stored record's merkle proof, folded up to the block's state root hash.
 //!
-//! Not checked: the block's finality signatures against the era's validator weights (that needs
-//! the validator set of the era, which the node's answers here do not carry).
+//! Not checked: whether the block's signers hold enough of the era's stake (that needs the
+//! validator set of the era, which the node's answers here do not carry).
 
 use std::collections::BTreeSet;
 
@@ -509,10 +510,75 @@ fn written(result: &ExecutionResult, hash: &str) -> Result<Written, ResolveError
     Ok(w)
 }
 
+/// The block's signatures (`proofs`): each must be a valid finality signature of this block by
+/// its public key. Whether the signers hold enough of the era's stake is not known here.
+fn check_signatures(block: &Block, chain_name: &str, proofs: Option<&Value>) -> TrustCheck {
+    use casper_types::{ChainNameDigest, FinalitySignatureV1, FinalitySignatureV2};
+    let check = |status, detail: String| TrustCheck {
+        check: "block-signatures".into(),
+        status,
+        detail,
+    };
+    let list = proofs
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if list.is_empty() {
+        return check(
+            CheckStatus::NotPossible,
+            "the answer carries no signatures of the block".into(),
+        );
+    }
+    let mut bad_ones = Vec::new();
+    for p in &list {
+        // A finality signature of this block by that key, in casper-types' own form (its
+        // constructor is test-only; its serde form is the record).
+        let (Some(public_key), Some(signature)) = (p.get("public_key"), p.get("signature")) else {
+            bad_ones.push(format!("unreadable signature entry {p}"));
+            continue;
+        };
+        let verified = match block {
+            Block::V1(_) => serde_json::from_value::<FinalitySignatureV1>(json!({
+                "block_hash": block.hash(),
+                "era_id": block.era_id(),
+                "signature": signature,
+                "public_key": public_key,
+            }))
+            .map_err(|e| e.to_string())
+            .and_then(|f| f.is_verified().map_err(|e| e.to_string())),
+            Block::V2(_) => serde_json::from_value::<FinalitySignatureV2>(json!({
+                "block_hash": block.hash(),
+                "block_height": block.height(),
+                "era_id": block.era_id(),
+                "chain_name_hash": ChainNameDigest::from_chain_name(chain_name),
+                "signature": signature,
+                "public_key": public_key,
+            }))
+            .map_err(|e| e.to_string())
+            .and_then(|f| f.is_verified().map_err(|e| e.to_string())),
+        };
+        if let Err(e) = verified {
+            bad_ones.push(format!("{public_key} does not sign this block: {e}"));
+        }
+    }
+    if bad_ones.is_empty() {
+        check(
+            CheckStatus::Passed,
+            format!(
+                "{} signature(s) of the block, all valid (whether the signers hold enough of the era's stake is not checked)",
+                list.len()
+            ),
+        )
+    } else {
+        check(CheckStatus::Failed, bad_ones.join("; "))
+    }
+}
+
 fn fetch_block(
     source: &mut dyn Source,
     block_hash: &BlockHash,
     tx_hash: &TransactionHash,
+    chain_name: &str,
     checks: &mut Vec<TrustCheck>,
 ) -> Result<Option<(Block, BlockFacts)>, ResolveError> {
     let params = json!({"block_identifier": {"Hash": block_hash.to_hex_string()}});
@@ -528,21 +594,23 @@ fn fetch_block(
         }
         Err(e) => return Err(e.into()),
     };
-    let block: Block = if let Some(bws) = result.get("block_with_signatures") {
-        serde_json::from_value(bws.get("block").cloned().unwrap_or(Value::Null))
-            .map_err(|e| bad("chain_get_block: block_with_signatures.block", e))?
-    } else if let Some(b) = result.get("block") {
-        // 1.5 node: JsonBlock {hash, header, body, proofs}; the block itself is a BlockV1.
-        let mut b = b.clone();
-        if let Some(o) = b.as_object_mut() {
-            o.remove("proofs");
-        }
-        let v1: BlockV1 =
-            serde_json::from_value(b).map_err(|e| bad("chain_get_block: block", e))?;
-        Block::V1(v1)
-    } else {
-        return Err(bad("chain_get_block", "no `block` in the result"));
-    };
+    let (block, proofs): (Block, Option<&Value>) =
+        if let Some(bws) = result.get("block_with_signatures") {
+            let block = serde_json::from_value(bws.get("block").cloned().unwrap_or(Value::Null))
+                .map_err(|e| bad("chain_get_block: block_with_signatures.block", e))?;
+            (block, bws.get("proofs"))
+        } else if let Some(b) = result.get("block") {
+            // 1.5 node: JsonBlock {hash, header, body, proofs}; the block itself is a BlockV1.
+            let mut b = b.clone();
+            if let Some(o) = b.as_object_mut() {
+                o.remove("proofs");
+            }
+            let v1: BlockV1 =
+                serde_json::from_value(b).map_err(|e| bad("chain_get_block: block", e))?;
+            (Block::V1(v1), result.pointer("/block/proofs"))
+        } else {
+            return Err(bad("chain_get_block", "no `block` in the result"));
+        };
     if block.hash() != block_hash {
         return Err(bad(
             "chain_get_block",
@@ -568,6 +636,7 @@ fn fetch_block(
             detail: format!("block {}: {e}", block_hash.to_hex_string()),
         },
     });
+    checks.push(check_signatures(&block, chain_name, proofs));
     let listed = match &block {
         Block::V1(b) => match tx_hash {
             TransactionHash::Deploy(d) => {
@@ -829,7 +898,11 @@ pub fn resolve(source: &mut dyn Source, req: &Requested) -> Result<Install, Reso
     if w.wasm.is_empty() {
         return Err(ResolveError::NothingInstalled { hash });
     }
-    let block = fetch_block(source, &block_hash, &tx.hash(), &mut checks)?;
+    let chain_name = match tx {
+        Transaction::Deploy(d) => d.header().chain_name().to_owned(),
+        Transaction::V1(v) => v.chain_name().to_owned(),
+    };
+    let block = fetch_block(source, &block_hash, &tx.hash(), &chain_name, &mut checks)?;
     let (installer, input, session) = match runs {
         Runs::Session(bytes) => (Installer::Session, bytes.clone(), Some(bytes)),
         Runs::Stored(called) => {
