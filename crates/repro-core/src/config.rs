@@ -93,10 +93,18 @@ impl WasmConfig {
         let mut out = BTreeMap::new();
         out.insert("max_memory".to_owned(), self.max_memory);
         out.insert("max_stack_height".to_owned(), self.max_stack_height);
-        let c = &self.opcode_costs;
-        let mut put = |k: &str, v: u32| {
+        self.opcode_costs.for_each(|k, v| {
             out.insert(format!("opcode_costs.{k}"), v);
-        };
+        });
+        out
+    }
+}
+
+impl OpcodeCosts {
+    /// Every cost with its dotted chainspec name below `opcode_costs` (`control_flow.br_table.cost`),
+    /// in a fixed order: the entries of [`WasmConfig::flatten`] without their `opcode_costs.` prefix.
+    pub(crate) fn for_each(&self, mut put: impl FnMut(&'static str, u32)) {
+        let c = self;
         for (k, v) in [
             ("bit", c.bit),
             ("add", c.add),
@@ -126,26 +134,28 @@ impl WasmConfig {
             ControlFlowCosts::Flat(v) => put("control_flow", *v),
             ControlFlowCosts::PerOpcode(cf) => {
                 for (k, v) in [
-                    ("block", cf.block),
-                    ("loop", cf.op_loop),
-                    ("if", cf.op_if),
-                    ("else", cf.op_else),
-                    ("end", cf.end),
-                    ("br", cf.br),
-                    ("br_if", cf.br_if),
-                    ("br_table.cost", cf.br_table.cost),
-                    ("br_table.size_multiplier", cf.br_table.size_multiplier),
-                    ("return", cf.op_return),
-                    ("call", cf.call),
-                    ("call_indirect", cf.call_indirect),
-                    ("drop", cf.drop),
-                    ("select", cf.select),
+                    ("control_flow.block", cf.block),
+                    ("control_flow.loop", cf.op_loop),
+                    ("control_flow.if", cf.op_if),
+                    ("control_flow.else", cf.op_else),
+                    ("control_flow.end", cf.end),
+                    ("control_flow.br", cf.br),
+                    ("control_flow.br_if", cf.br_if),
+                    ("control_flow.br_table.cost", cf.br_table.cost),
+                    (
+                        "control_flow.br_table.size_multiplier",
+                        cf.br_table.size_multiplier,
+                    ),
+                    ("control_flow.return", cf.op_return),
+                    ("control_flow.call", cf.call),
+                    ("control_flow.call_indirect", cf.call_indirect),
+                    ("control_flow.drop", cf.drop),
+                    ("control_flow.select", cf.select),
                 ] {
-                    put(&format!("control_flow.{k}"), v);
+                    put(k, v);
                 }
             }
         }
-        out
     }
 }
 

@@ -5,8 +5,11 @@
 //! Feature unification: one build graph holds one `casper-wasm 0.46`, compiled with `sign_ext`
 //! because node 2.0.0 needs it. Node 1.5.x linked it *without* `sign_ext`, so its parser rejected
 //! sign-extension opcodes as unknown; the 1.5.x line restores that by looking for them after
-//! parsing and failing with the error the node's parser gave (`Unknown opcode 0xC0…`). No other
-//! feature of any Wasm crate is enabled in this graph.
+//! parsing and failing with the error the node's parser gave (`Unknown opcode 0xC0…`). In
+//! `preprocess` that look costs no pass of its own on success: the 1.5.x gas rules forbid
+//! sign extension and the gas injection prices every instruction of every body, so the full look
+//! runs only when some step fails (`cwu3::defers_feature_check`). No other feature of any Wasm
+//! crate is enabled in this graph.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -404,12 +407,43 @@ macro_rules! line_impl {
         }
 
         /// The node's `preprocess` for this line.
+        ///
+        /// Where the line hides a parser feature the node lacked, the check normally runs right
+        /// after parsing (where the node's parser failed). When the line's gas rules make the
+        /// check redundant on success ([`defers_feature_check`]), it runs only if a later step
+        /// fails — then the node's parser would have failed first, so its error wins.
         pub(crate) fn preprocess(run: Run<'_>, bytes: &[u8], steps: &mut Vec<Step>) -> Result<Module, Failure> {
-            let measure = run.detailed;
             let node_2x = run.pipeline.line.sign_ext();
             let module = deserialize(bytes, Stage::Preprocess, node_2x)?;
-            reject_unsupported_features(&module, run.pipeline.line, Stage::Preprocess)?;
-            steps.push(Step::Deserialize { parser: PARSER, input_bytes: bytes.len(), after: shape(&module, measure) });
+            if !defers_feature_check(&module, run.pipeline) {
+                reject_unsupported_features(&module, run.pipeline.line, Stage::Preprocess)?;
+                return preprocess_parsed(run, bytes.len(), module, steps);
+            }
+            let mark = steps.len();
+            preprocess_parsed(run, bytes.len(), module, steps).map_err(|failure| {
+                // Failure paths only: parse again (deterministic; it succeeded above) and run the
+                // check the node's parser made before everything that just failed.
+                let check = deserialize(bytes, Stage::Preprocess, node_2x)
+                    .and_then(|module| reject_unsupported_features(&module, run.pipeline.line, Stage::Preprocess));
+                match check {
+                    Err(parser_failure) => {
+                        steps.truncate(mark);
+                        parser_failure
+                    }
+                    Ok(()) => failure,
+                }
+            })
+        }
+
+        /// `preprocess` after `deserialize`.
+        fn preprocess_parsed(
+            run: Run<'_>,
+            input_bytes: usize,
+            module: Module,
+            steps: &mut Vec<Step>,
+        ) -> Result<Module, Failure> {
+            let measure = run.detailed;
+            steps.push(Step::Deserialize { parser: PARSER, input_bytes, after: shape(&module, measure) });
 
             let checks = run.pipeline.checks;
             if checks == Checks::Full {
@@ -500,13 +534,16 @@ macro_rules! line_impl {
             });
             steps.push(Step::InjectGas {
                 rules: run.pipeline.rules,
-                costs: run
-                    .config
-                    .flatten()
-                    .into_iter()
-                    .filter_map(|(k, v)| k.strip_prefix("opcode_costs.").map(|k| (k.to_owned(), v)))
-                    .filter(|(k, _)| run.pipeline.rules == GasRules::ClassSet || k != "regular")
-                    .collect(),
+                costs: {
+                    // The `opcode_costs.*` entries of `WasmConfig::flatten`, without the prefix.
+                    let mut costs = Vec::with_capacity(32);
+                    run.config.opcode_costs.for_each(|k, v| {
+                        if run.pipeline.rules == GasRules::ClassSet || k != "regular" {
+                            costs.push((k.to_owned(), v));
+                        }
+                    });
+                    costs.into_iter().collect()
+                },
                 metered_blocks: counts.map(|(blocks, _)| blocks),
                 grow_counter: counts.map(|(_, grow)| grow),
                 after: shape(&module, measure),
@@ -593,6 +630,10 @@ macro_rules! no_feature_guard {
     () => {
         fn reject_unsupported_features(_: &Module, _: Line, _: Stage) -> Result<(), Failure> {
             Ok(())
+        }
+
+        fn defers_feature_check(_: &Module, _: crate::line::Pipeline) -> bool {
+            false
         }
     };
 }
@@ -794,18 +835,30 @@ pub(crate) mod cwu3 {
         CyclesTimesCost => cycles_rules, cycles_times_cost;
     }
 
-    /// Node 1.5.x's casper-wasm had no `sign_ext`: its parser stopped at the first
-    /// sign-extension opcode with `Unknown opcode`. Restore exactly that outcome.
-    fn reject_unsupported_features(
-        module: &Module,
-        line: Line,
-        stage: Stage,
-    ) -> Result<(), Failure> {
-        if line.sign_ext() {
-            return Ok(());
-        }
+    /// The opcode byte of a sign-extension instruction.
+    fn sign_ext_opcode(i: &Instruction) -> Option<u8> {
         use casper_wasm_0_46::elements::SignExtInstruction as S;
-        let init_exprs = module
+        match i {
+            Instruction::SignExt(op) => Some(match op {
+                S::I32Extend8S => 0xc0,
+                S::I32Extend16S => 0xc1,
+                S::I64Extend8S => 0xc2,
+                S::I64Extend16S => 0xc3,
+                S::I64Extend32S => 0xc4,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Constant expressions in module order around the code section: global initializers and
+    /// element offsets before it, data offsets after it.
+    fn constant_exprs(
+        module: &Module,
+    ) -> (
+        impl Iterator<Item = &Instruction>,
+        impl Iterator<Item = &Instruction>,
+    ) {
+        let before = module
             .global_section()
             .into_iter()
             .flat_map(|g| g.entries())
@@ -817,24 +870,29 @@ pub(crate) mod cwu3 {
                     .flat_map(|e| e.entries())
                     .flat_map(|e| e.offset().iter().flat_map(|o| o.code())),
             );
-        let data_exprs = module
+        let after = module
             .data_section()
             .into_iter()
             .flat_map(|d| d.entries())
             .flat_map(|d| d.offset().iter().flat_map(|o| o.code()));
-        let first = init_exprs
+        (before, after)
+    }
+
+    /// Node 1.5.x's casper-wasm had no `sign_ext`: its parser stopped at the first
+    /// sign-extension opcode with `Unknown opcode`. Restore exactly that outcome.
+    fn reject_unsupported_features(
+        module: &Module,
+        line: Line,
+        stage: Stage,
+    ) -> Result<(), Failure> {
+        if line.sign_ext() {
+            return Ok(());
+        }
+        let (before, after) = constant_exprs(module);
+        let first = before
             .chain(instructions(module))
-            .chain(data_exprs)
-            .find_map(|i| match i {
-                Instruction::SignExt(op) => Some(match op {
-                    S::I32Extend8S => 0xc0u8,
-                    S::I32Extend16S => 0xc1,
-                    S::I64Extend8S => 0xc2,
-                    S::I64Extend16S => 0xc3,
-                    S::I64Extend32S => 0xc4,
-                }),
-                _ => None,
-            });
+            .chain(after)
+            .find_map(sign_ext_opcode);
         match first {
             None => Ok(()),
             Some(opcode) => Err(Failure::new(
@@ -842,6 +900,47 @@ pub(crate) mod cwu3 {
                 Reason::SignExtension { opcode },
                 format!("Deserialization error: Unknown opcode {opcode}"),
             )),
+        }
+    }
+
+    /// Whether `preprocess` may skip [`reject_unsupported_features`] unless a later step fails:
+    /// on 1.5.x with the per-opcode rules, which price sign extension as forbidden (`None`), and
+    /// whose `inject_gas_counter` asks the rules for the cost of every instruction of every
+    /// function body (`determine_metered_blocks`: reachable or not, before looking at it, and any
+    /// `None` fails the whole injection). So a preprocessing that succeeds had no sign extension
+    /// in any body, and one that fails gets the full check, whose error the node's parser gave
+    /// first. The constant expressions the gas pass never visits (a handful of instructions) are
+    /// checked here; finding one there runs the full check at once, in module order.
+    fn defers_feature_check(module: &Module, pipeline: crate::line::Pipeline) -> bool {
+        if pipeline.line.sign_ext() || pipeline.rules != GasRules::PerOpcode {
+            return false;
+        }
+        let (before, after) = constant_exprs(module);
+        !before.chain(after).any(|i| sign_ext_opcode(i).is_some())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// The premise of [`defers_feature_check`]: the per-opcode rules forbid every
+        /// sign-extension instruction, so `inject_gas_counter` fails on any of them.
+        #[test]
+        fn per_opcode_rules_forbid_every_sign_extension_instruction() {
+            use casper_wasm_0_46::elements::SignExtInstruction as S;
+            let protocol = crate::Protocol::mainnet("1.5.8".parse().unwrap()).unwrap();
+            let rules = per_opcode_rules(&protocol.wasm.opcode_costs);
+            for op in [
+                S::I32Extend8S,
+                S::I32Extend16S,
+                S::I64Extend8S,
+                S::I64Extend16S,
+                S::I64Extend32S,
+            ] {
+                let i = Instruction::SignExt(op);
+                assert!(sign_ext_opcode(&i).is_some());
+                assert_eq!(rules.instruction_cost(&i), None, "{i}");
+            }
         }
     }
 }
