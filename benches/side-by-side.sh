@@ -5,6 +5,8 @@
 #
 #   benches/side-by-side.sh [ITERATIONS]
 #
+# ORACLE_TARGET_DIR, when set, is the oracle projects' shared Cargo target dir (as for
+# oracles/run.sh); default oracles/ee-7.0.3/target.
 # Prints each tool's JSON line per input and the ratio repro-core / engine of the median times
 # (< 1 means repro-core is faster).
 set -euo pipefail
@@ -16,7 +18,9 @@ iterations=${1:-30}
 eps() { python3 -c "import json,sys; d=json.load(open('testdata/oracle/ee-7.0.3/1.5.8/$1.json')); print(','.join(d['steps'][0]['contracts'][0]['entry_points']))"; }
 inputs=("$root/testdata/wasm/big.wasm:$(eps big)" "$root/testdata/wasm/multi_ep.wasm:$(eps multi_ep)")
 
-cargo build --release --locked --manifest-path oracles/ee-7.0.3/Cargo.toml --bin bench-ee-7-0-3 >&2
+engine_target=${ORACLE_TARGET_DIR:-$root/oracles/ee-7.0.3/target}
+engine_bin=$engine_target/release/bench-ee-7-0-3
+CARGO_TARGET_DIR=$engine_target cargo build --release --locked --manifest-path oracles/ee-7.0.3/Cargo.toml --bin bench-ee-7-0-3 >&2
 cargo bench --locked -p repro-core --bench replay --no-run >&2
 
 # Alternate the two tools over several rounds so that both see the same machine load, and
@@ -24,7 +28,7 @@ cargo bench --locked -p repro-core --bench replay --no-run >&2
 rounds=${ROUNDS:-3}
 engine_runs=""; our_runs=""
 for _ in $(seq "$rounds"); do
-  engine_runs+=$(oracles/ee-7.0.3/target/release/bench-ee-7-0-3 --iterations "$iterations" "${inputs[@]}")$'\n'
+  engine_runs+=$("$engine_bin" --iterations "$iterations" "${inputs[@]}")$'\n'
   our_runs+=$(cargo bench --locked -q -p repro-core --bench replay -- --protocol 1.5.8 --iterations "$iterations" "${inputs[@]}")$'\n'
 done
 
@@ -59,8 +63,8 @@ if [ "${INSTRUCTIONS:-1}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
   echo
   echo "instructions per replay (callgrind; engine / repro-core):"
   for input in "${inputs[@]}"; do
-    e2=$(count oracles/ee-7.0.3/target/release/bench-ee-7-0-3 --iterations 2 "$input")
-    e4=$(count oracles/ee-7.0.3/target/release/bench-ee-7-0-3 --iterations 4 "$input")
+    e2=$(count "$engine_bin" --iterations 2 "$input")
+    e4=$(count "$engine_bin" --iterations 4 "$input")
     o2=$(count "$ours_bin" --protocol 1.5.8 --iterations 2 "$input")
     o4=$(count "$ours_bin" --protocol 1.5.8 --iterations 4 "$input")
     python3 -c "
