@@ -188,12 +188,18 @@ fn run() -> Result<()> {
     let wasm_dir = wasm_dir.ok_or_else(|| anyhow!("--wasm-dir DIR missing"))?;
     let out = out.ok_or_else(|| anyhow!("--out DIR missing"))?;
 
-    // The exact bytes of the chainspec.toml the engine is configured from (also the
-    // `info_get_chainspec` answer).
-    let chainspec_bytes = std::fs::read(&*CHAINSPEC_SYMLINK)
+    // The chainspec.toml the engine is configured from (also the `info_get_chainspec` answer).
+    // casper-engine-test-support's build.rs writes it at build time with
+    // `activation_point = <build time + 40 s>`; a node's chainspec has a fixed activation point,
+    // and the bundles must not depend on when the engine was built, so that one line is replaced
+    // by a fixed instant. Nothing the engine reads for Wasm processing is on it.
+    let built_bytes = std::fs::read(&*CHAINSPEC_SYMLINK)
         .with_context(|| format!("reading {}", CHAINSPEC_SYMLINK.display()))?;
-    let chainspec_text = std::str::from_utf8(&chainspec_bytes)
+    let built_text = std::str::from_utf8(&built_bytes)
         .with_context(|| format!("{} is not UTF-8", CHAINSPEC_SYMLINK.display()))?;
+    let chainspec_text = fixed_activation_point(built_text)?;
+    let chainspec_bytes = chainspec_text.clone().into_bytes();
+    let chainspec_text = chainspec_text.as_str();
     for line in BUNDLED_LANES {
         ensure!(
             chainspec_text.contains(line),
@@ -1134,4 +1140,29 @@ fn resolve_caller(
         wasm_proofs,
         bytes,
     })
+}
+
+/// The activation point every bundle's chainspec carries (see `main`).
+const FIXED_ACTIVATION_POINT: &str = "activation_point = \"2024-05-13T16:00:00.000000000Z\"";
+
+/// `text` with its one `activation_point = "…"` line (a timestamp written by the test-support
+/// build script) replaced by [`FIXED_ACTIVATION_POINT`]; every other byte unchanged.
+fn fixed_activation_point(text: &str) -> Result<String> {
+    let mut replaced = 0;
+    let lines: Vec<String> = text
+        .split('\n')
+        .map(|line| {
+            if line.starts_with("activation_point = \"") {
+                replaced += 1;
+                FIXED_ACTIVATION_POINT.to_owned()
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    ensure!(
+        replaced == 1,
+        "expected exactly one timestamp activation_point line in the bundled chainspec, found {replaced}"
+    );
+    Ok(lines.join("\n"))
 }
