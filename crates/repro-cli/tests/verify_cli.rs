@@ -72,6 +72,13 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// An error: exit 2, and stderr says `needle`.
+fn expect_error(out: &Output, needle: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(needle), "expected `{needle}` in: {err}");
+}
+
 /// How the loopback node behaves.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Behaviour {
@@ -462,8 +469,9 @@ fn transaction_json_of_a_1x_answer_needs_the_state() {
     );
 }
 
-/// Runs `fetch` against a node and returns (exit code, stderr, whether the bundle dir exists).
-fn fetch_from(node: &Node, hash: &str, extra: &[&str]) -> (Option<i32>, String, bool) {
+/// Runs `fetch` against a node and requires a clear error: exit 2, stderr naming every one of
+/// `needles`, and nothing left in the output's parent directory.
+fn fetch_fails(node: &Node, hash: &str, extra: &[&str], needles: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("bundle");
     let mut args = vec![
@@ -476,12 +484,11 @@ fn fetch_from(node: &Node, hash: &str, extra: &[&str]) -> (Option<i32>, String, 
     ];
     args.extend_from_slice(extra);
     let out = casper_repro(&args);
+    for needle in needles {
+        expect_error(&out, needle);
+    }
     let leftovers = std::fs::read_dir(tmp.path()).unwrap().count();
-    (
-        out.status.code(),
-        stderr(&out),
-        dir.exists() || leftovers > 0,
-    )
+    assert_eq!(leftovers, 0, "something was written: {}", stderr(&out));
 }
 
 #[test]
@@ -491,29 +498,28 @@ fn faults_are_clear_errors_with_exit_2_and_nothing_written() {
     let hash = hash_of(&bundle);
 
     let node = serve(bundle.clone(), Behaviour::Status500);
-    let (code, err, written) = fetch_from(&node, &hash, &["--retries", "1"]);
-    assert_eq!((code, written), (Some(2), false), "{err}");
-    assert!(
-        err.contains("HTTP 500") && err.contains("after 2 attempt(s)"),
-        "{err}"
+    fetch_fails(
+        &node,
+        &hash,
+        &["--retries", "1"],
+        &["HTTP 500", "after 2 attempt(s)"],
     );
 
     let node = serve(bundle.clone(), Behaviour::Garbage);
-    let (code, err, written) = fetch_from(&node, &hash, &[]);
-    assert_eq!((code, written), (Some(2), false), "{err}");
-    assert!(err.contains("not JSON"), "{err}");
+    fetch_fails(&node, &hash, &[], &["not JSON"]);
 
     let node = serve(bundle.clone(), Behaviour::Hang);
-    let (code, err, written) = fetch_from(&node, &hash, &["--timeout", "1", "--retries", "0"]);
-    assert_eq!((code, written), (Some(2), false), "{err}");
-    assert!(err.contains("timed out"), "{err}");
+    fetch_fails(
+        &node,
+        &hash,
+        &["--timeout", "1", "--retries", "0"],
+        &["timed out"],
+    );
 
     // Unknown hash.
     let node = serve(bundle.clone(), Behaviour::Faithful);
     let unknown = "ab".repeat(32);
-    let (code, err, written) = fetch_from(&node, &unknown, &[]);
-    assert_eq!((code, written), (Some(2), false), "{err}");
-    assert!(err.contains("knows no deploy or transaction"), "{err}");
+    fetch_fails(&node, &unknown, &[], &["knows no deploy or transaction"]);
     drop(node);
 
     // A valid answer for another transaction.
@@ -521,9 +527,7 @@ fn faults_are_clear_errors_with_exit_2_and_nothing_written() {
     let mut wrong = bundle.clone();
     wrong["calls"][0]["result"] = other["calls"][0]["result"].clone();
     let node = serve(wrong, Behaviour::Faithful);
-    let (code, err, written) = fetch_from(&node, &hash, &[]);
-    assert_eq!((code, written), (Some(2), false), "{err}");
-    assert!(err.contains("but the answer is about"), "{err}");
+    fetch_fails(&node, &hash, &[], &["but the answer is about"]);
     drop(node);
 
     // A truncated hex string: the session's module bytes lose their last digit.
@@ -533,11 +537,11 @@ fn faults_are_clear_errors_with_exit_2_and_nothing_written() {
     let s = mb.as_str().unwrap().to_owned();
     *mb = Value::String(s[..s.len() - 1].to_owned());
     let node = serve(truncated, Behaviour::Faithful);
-    let (code, err, written) = fetch_from(&node, &hash, &[]);
-    assert_eq!((code, written), (Some(2), false), "{err}");
-    assert!(
-        err.contains("info_get_deploy: deploy is not what the node's API promises"),
-        "{err}"
+    fetch_fails(
+        &node,
+        &hash,
+        &[],
+        &["info_get_deploy: deploy is not what the node's API promises"],
     );
     drop(node);
 
@@ -554,8 +558,7 @@ fn faults_are_clear_errors_with_exit_2_and_nothing_written() {
         "--retries",
         "0",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("did not answer"), "{}", stderr(&out));
+    expect_error(&out, "did not answer");
 }
 
 #[test]
@@ -563,12 +566,7 @@ fn garbage_bundles_and_arguments_are_errors() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("responses.json"), "{not json").unwrap();
     let out = casper_repro(&["verify", "--bundle", tmp.path().to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("is not a casper-repro bundle"),
-        "{}",
-        stderr(&out)
-    );
+    expect_error(&out, "is not a casper-repro bundle");
 
     let out = casper_repro(&[
         "verify",
@@ -576,12 +574,7 @@ fn garbage_bundles_and_arguments_are_errors() {
         "http://127.0.0.1:1",
         "not-a-hash-or-dir",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("neither a crate directory nor a transaction hash"),
-        "{}",
-        stderr(&out)
-    );
+    expect_error(&out, "neither a crate directory nor a transaction hash");
 }
 
 /// The three stages with a real rebuild of the fixture crate (Rust 1.95.0, `wasm32v1-none`,
@@ -752,11 +745,9 @@ fn executions_that_store_nothing_are_clear_errors() {
             "error_message": "Out of gas error"
         }});
     });
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("failed in execution, so it stored nothing: Out of gas error"),
-        "{}",
-        stderr(&out)
+    expect_error(
+        &out,
+        "failed in execution, so it stored nothing: Out of gas error",
     );
 
     // An execution whose effects write no contract.
@@ -776,12 +767,7 @@ fn executions_that_store_nothing_are_clear_errors() {
             .collect();
         *t = Value::Array(kept);
     });
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("installed no contract"),
-        "{}",
-        stderr(&out)
-    );
+    expect_error(&out, "installed no contract");
 
     // Not executed yet.
     let out = verify_modified("sidecar-2.0.3-deploy-multi_ep", |b| {
@@ -791,12 +777,7 @@ fn executions_that_store_nothing_are_clear_errors() {
             }
         }
     });
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("has not been executed"),
-        "{}",
-        stderr(&out)
-    );
+    expect_error(&out, "has not been executed");
 
     // State no longer available (a 1.x node that pruned it): the effects only name the keys.
     let out = verify_modified("node-1.5.8-deploy-multi_ep", |b| {
@@ -805,12 +786,7 @@ fn executions_that_store_nothing_are_clear_errors() {
             .unwrap()
             .retain(|c| c["method"] != "query_global_state");
     });
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("is not available"),
-        "{}",
-        stderr(&out)
-    );
+    expect_error(&out, "is not available");
 }
 
 /// A rebuild made in another directory (CARGO_HOME remapped to /home/alice/.cargo, a real build,
