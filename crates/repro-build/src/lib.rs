@@ -292,7 +292,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         "cargo_config": cargo_config,
         "post": &post_names,
     });
-    let key = sha256_hex(key_doc.to_string().as_bytes());
+    let key = sha256_hex(canonical_json(&key_doc).as_bytes());
     let cache_entry = req.cache.dir.join("builds").join(&key);
 
     if req.cache.enabled
@@ -850,8 +850,40 @@ fn cargo_metadata(
     Ok(pkgs)
 }
 
+/// `v` as compact JSON with every object's keys sorted, whatever map serde_json was built with
+/// (feature unification may turn on its `preserve_order` in one build graph and not in another):
+/// the cache key must not depend on that.
+fn canonical_json(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let body: Vec<String> = entries
+                .into_iter()
+                .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), canonical_json(v)))
+                .collect();
+            format!("{{{}}}", body.join(","))
+        }
+        Value::Array(items) => {
+            let body: Vec<String> = items.iter().map(canonical_json).collect();
+            format!("[{}]", body.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cache_key_json_is_independent_of_map_order() {
+        let v = serde_json::json!({"b": 1, "a": {"d": 2, "c": [{"y": 1, "x": "z"}]}});
+        assert_eq!(
+            super::canonical_json(&v),
+            r#"{"a":{"c":[{"x":"z","y":1}],"d":2},"b":1}"#
+        );
+    }
+
     use super::*;
 
     #[test]
