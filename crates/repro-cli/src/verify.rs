@@ -124,10 +124,20 @@ pub struct Report {
     pub summary: String,
     pub install: Install,
     pub configuration: ConfigSource,
-    /// The package whose artifact was compared (with a source).
+    /// Stage 1, with a source: the artifact compared and how it compares with the upload (one
+    /// for the whole transaction: every contract of a session comes from the same upload).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub matched_package: Option<String>,
+    pub rebuild: Option<RebuildStage>,
     pub contracts: Vec<ContractResult>,
+}
+
+/// Stage 1: the rebuilt artifact against the uploaded session bytes.
+#[derive(Debug, Clone, Serialize)]
+pub struct RebuildStage {
+    /// The package (or `--wasm` file) whose artifact was compared.
+    pub package: String,
+    #[serde(flatten)]
+    pub stage: Stage,
 }
 
 /// Equal once every custom section is removed from both (the only normalisation there is).
@@ -270,9 +280,6 @@ pub fn verify(
     let mut contracts = Vec::new();
     for (index, c) in install.contracts.iter().enumerate() {
         let mut stages = Vec::new();
-        if let Some((_, stage1, _)) = &candidate {
-            stages.push(stage1.clone());
-        }
         let stage2 = match &replayed_upload {
             Ok(outs) => compare("replay-upload-vs-stored", &c.stored, &outs[index], &options),
             Err(e) => rejected("replay-upload-vs-stored", &c.stored, e.clone()),
@@ -324,11 +331,15 @@ pub fn verify(
             Verdict::Untrusted => 3,
         })
         .unwrap_or(Verdict::Mismatch);
-    let summary = summarise(verdict, &contracts, &install);
+    let rebuild = candidate.map(|(r, stage, _)| RebuildStage {
+        package: r.package.clone(),
+        stage,
+    });
+    let summary = summarise(verdict, rebuild.as_ref(), &contracts, &install);
     Report {
         verdict,
         summary,
-        matched_package: candidate.map(|(r, _, _)| r.package.clone()),
+        rebuild,
         install,
         configuration,
         contracts,
@@ -336,7 +347,12 @@ pub fn verify(
 }
 
 /// One sentence a person can act on.
-fn summarise(verdict: Verdict, contracts: &[ContractResult], install: &Install) -> String {
+fn summarise(
+    verdict: Verdict,
+    rebuild: Option<&RebuildStage>,
+    contracts: &[ContractResult],
+    install: &Install,
+) -> String {
     let n = contracts.len();
     match verdict {
         Verdict::Verified => format!(
@@ -367,11 +383,8 @@ fn summarise(verdict: Verdict, contracts: &[ContractResult], install: &Install) 
         }
         Verdict::Mismatch => {
             // The first failing stage of the first failing contract, with its leading cause.
+            let stage1 = rebuild.map(|r| &r.stage).filter(|s| !s.matches());
             for c in contracts {
-                let stage1_differs = c
-                    .stages
-                    .iter()
-                    .any(|s| s.stage == "rebuild-vs-upload" && !s.matches());
                 let stage2 = c
                     .stages
                     .iter()
@@ -379,8 +392,8 @@ fn summarise(verdict: Verdict, contracts: &[ContractResult], install: &Install) 
                 let stage2_ok = stage2.is_some_and(Stage::matches);
                 let failing = if !stage2_ok {
                     stage2
-                } else if stage1_differs {
-                    c.stages.iter().find(|s| s.stage == "rebuild-vs-upload")
+                } else if stage1.is_some() {
+                    stage1
                 } else {
                     c.stages.iter().find(|s| !s.matches())
                 };
@@ -489,8 +502,10 @@ pub fn render_text(r: &Report) -> String {
         "  {:<13} {:<32} whether the block's signers hold enough of the era's stake",
         "not checked", "finality-weights"
     );
-    if let Some(p) = &r.matched_package {
-        let _ = writeln!(s, "\nrebuilt package: {p}");
+    let _ = writeln!(s, "\nIn each comparison A is the chain's side, B is ours.");
+    if let Some(rebuild) = &r.rebuild {
+        let _ = writeln!(s, "\nrebuilt package: {}", rebuild.package);
+        render_stage(&mut s, "stage 1  rebuild vs upload:", &rebuild.stage, "");
     }
     for (c, ic) in r.contracts.iter().zip(&i.contracts) {
         let _ = writeln!(
@@ -510,7 +525,6 @@ pub fn render_text(r: &Report) -> String {
         );
         for st in &c.stages {
             let label = match st.stage {
-                "rebuild-vs-upload" => "stage 1  rebuild vs upload:",
                 "replay-upload-vs-stored"
                     if matches!(i.installer, Installer::StoredContract { .. }) =>
                 {
@@ -519,22 +533,28 @@ pub fn render_text(r: &Report) -> String {
                 "replay-upload-vs-stored" => "stage 2  replay(upload) vs stored:",
                 _ => "stage 3  replay(rebuild) vs stored:",
             };
-            let _ = writeln!(s, "  {label:<38} {}", st.outcome);
-            if let Some(n) = &st.normalisation {
-                let _ = writeln!(s, "      normalisation: {n}");
-            }
-            if let Some(e) = &st.error {
-                let _ = writeln!(s, "      {e}");
-            }
-            for (rank, cause) in st.causes.iter().enumerate() {
-                let _ = writeln!(s, "      cause {}: {}", rank + 1, cause.summary);
-                if let Some(fix) = &cause.fix {
-                    let _ = writeln!(s, "               fix: {fix}");
-                }
-            }
+            render_stage(&mut s, label, st, "  ");
         }
         let _ = writeln!(s, "  verdict: {}", c.verdict.as_str());
     }
     let _ = writeln!(s, "\n{}: {}", r.verdict.as_str().to_uppercase(), r.summary);
     s
+}
+
+/// One stage's lines, indented by `indent`.
+fn render_stage(s: &mut String, label: &str, st: &Stage, indent: &str) {
+    use std::fmt::Write as _;
+    let _ = writeln!(s, "{indent}{label:<38} {}", st.outcome);
+    if let Some(n) = &st.normalisation {
+        let _ = writeln!(s, "{indent}    normalisation: {n}");
+    }
+    if let Some(e) = &st.error {
+        let _ = writeln!(s, "{indent}    {e}");
+    }
+    for (rank, cause) in st.causes.iter().enumerate() {
+        let _ = writeln!(s, "{indent}    cause {}: {}", rank + 1, cause.summary);
+        if let Some(fix) = &cause.fix {
+            let _ = writeln!(s, "{indent}             fix: {fix}");
+        }
+    }
 }

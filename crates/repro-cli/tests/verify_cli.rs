@@ -602,11 +602,10 @@ fn rebuilds_from_source_verify_or_say_which_stage_fails() {
         let report = stdout_json(&out);
         (out.status.code(), report, stderr(&out))
     };
+    // Stage 1 (one per transaction), then the contract's stages 2 and 3.
     let stages = |r: &Value| -> Vec<String> {
-        r["contracts"][0]["stages"]
-            .as_array()
-            .unwrap()
-            .iter()
+        std::iter::once(&r["rebuild"])
+            .chain(r["contracts"][0]["stages"].as_array().unwrap())
             .map(|s| {
                 format!(
                     "{} {}",
@@ -621,7 +620,7 @@ fn rebuilds_from_source_verify_or_say_which_stage_fails() {
     let (code, r, err) = verify(&["-p", "multi_ep"]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(r["verdict"], "verified");
-    assert_eq!(r["matched_package"], "multi_ep");
+    assert_eq!(r["rebuild"]["package"], "multi_ep");
     assert_eq!(
         stages(&r),
         [
@@ -659,7 +658,7 @@ fn rebuilds_from_source_verify_or_say_which_stage_fails() {
             "replay-rebuild-vs-stored replay-rejected"
         ]
     );
-    let stage3 = &r["contracts"][0]["stages"][2];
+    let stage3 = &r["contracts"][0]["stages"][1];
     assert!(
         stage3["error"].as_str().unwrap().contains("dispatch"),
         "{stage3}"
@@ -809,19 +808,18 @@ fn a_rebuild_from_another_path_fails_stage_1_with_the_remap_that_fixes_it() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let r = stdout_json(&out);
     assert_eq!(r["verdict"], "mismatch");
-    let stages = r["contracts"][0]["stages"].as_array().unwrap();
-    assert_eq!(stages[0]["stage"], "rebuild-vs-upload");
-    assert_eq!(stages[0]["outcome"], "different");
+    let stage1 = &r["rebuild"];
+    assert_eq!(stage1["stage"], "rebuild-vs-upload");
+    assert_eq!(stage1["outcome"], "different");
+    assert_eq!(stage1["causes"][0]["kind"], "build_paths", "{stage1}");
     assert_eq!(
-        stages[0]["causes"][0]["kind"], "build_paths",
-        "{}",
-        stages[0]
-    );
-    assert_eq!(
-        stages[0]["causes"][0]["remaps"][0]["from"],
+        stage1["causes"][0]["remaps"][0]["from"],
         "/home/alice/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f"
     );
-    assert_eq!(stages[1]["outcome"], "identical");
+    assert_eq!(r["rebuild"]["package"], alice.to_str().unwrap());
+    let stage2 = &r["contracts"][0]["stages"][0];
+    assert_eq!(stage2["stage"], "replay-upload-vs-stored");
+    assert_eq!(stage2["outcome"], "identical");
     assert!(
         r["summary"]
             .as_str()
