@@ -859,3 +859,32 @@ fn a_forged_block_signature_is_untrusted() {
     assert!(text.contains("FAILED        block-signatures"), "{text}");
     assert!(text.contains("UNTRUSTED"), "{text}");
 }
+
+#[test]
+fn verify_from_a_node_can_save_its_bundle_and_reads_the_node_from_the_environment() {
+    let case = rpc_dir().join("node-1.5.8-deploy-upgrade");
+    let bundle = load(&case.join("responses.json"));
+    let hash = hash_of(&bundle);
+    let node = serve(bundle, Behaviour::Faithful);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("saved");
+    let out = Command::new(env!("CARGO_BIN_EXE_casper-repro"))
+        .args(["verify", &hash, "--save-bundle", dir.to_str().unwrap()])
+        .env("CASPER_NODE_RPC", &node.url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    drop(node);
+    let out = casper_repro(&[
+        "verify",
+        "--bundle",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        report_contracts(&stdout_json(&out)),
+        engine_contracts(&case)
+    );
+}
