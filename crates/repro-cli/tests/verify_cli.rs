@@ -59,6 +59,15 @@ fn casper_repro(args: &[&str]) -> Output {
         .expect("run casper-repro")
 }
 
+/// Runs `args` with `--format json`, requires exit `code` and returns the JSON document.
+fn json_report(args: &[&str], code: i32) -> Value {
+    let mut args = args.to_vec();
+    args.extend(["--format", "json"]);
+    let out = casper_repro(&args);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+    stdout_json(&out)
+}
+
 fn stdout_json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -282,15 +291,7 @@ fn fetch_saves_a_bundle_that_verifies_offline() {
         );
     }
     // Offline, the node gone: the bundle alone re-checks every commitment.
-    let out = casper_repro(&[
-        "verify",
-        "--bundle",
-        dir.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let report = stdout_json(&out);
+    let report = json_report(&["verify", "--bundle", dir.to_str().unwrap()], 0);
     assert_eq!(report["verdict"], "replay-verified");
     assert_eq!(report_contracts(&report), engine_contracts(&case));
 }
@@ -321,17 +322,16 @@ fn reports_are_snapshotted() {
 #[test]
 fn a_wrong_protocol_version_fails_stage_2_with_the_metering_cause() {
     let dir = rpc_dir().join("node-1.5.8-deploy-multi_ep");
-    let out = casper_repro(&[
-        "verify",
-        "--bundle",
-        dir.to_str().unwrap(),
-        "--protocol",
-        "1.5.2",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let report = stdout_json(&out);
+    let report = json_report(
+        &[
+            "verify",
+            "--bundle",
+            dir.to_str().unwrap(),
+            "--protocol",
+            "1.5.2",
+        ],
+        1,
+    );
     assert_eq!(report["verdict"], "mismatch");
     let stage = &report["contracts"][0]["stages"][0];
     assert_eq!(stage["stage"], "replay-upload-vs-stored");
@@ -429,15 +429,7 @@ fn transaction_json_self_checks_a_2x_answer_alone() {
     let file = tmp.path().join("tx.json");
     let response = json!({"jsonrpc": "2.0", "id": 1, "result": answer["result"]});
     std::fs::write(&file, response.to_string()).unwrap();
-    let out = casper_repro(&[
-        "verify",
-        "--transaction-json",
-        file.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let report = stdout_json(&out);
+    let report = json_report(&["verify", "--transaction-json", file.to_str().unwrap()], 0);
     assert_eq!(report["verdict"], "replay-verified");
     assert_eq!(report_contracts(&report), engine_contracts(&case));
     // Without the block and the state answers nothing is proven, and the report says so.
@@ -796,17 +788,16 @@ fn executions_that_store_nothing_are_clear_errors() {
 fn a_rebuild_from_another_path_fails_stage_1_with_the_remap_that_fixes_it() {
     let bundle = rpc_dir().join("sidecar-2.0.3-deploy-sign_ext");
     let alice = root().join("testdata/pairs/real/sign_ext_cc5@remap-alice.wasm");
-    let out = casper_repro(&[
-        "verify",
-        "--wasm",
-        alice.to_str().unwrap(),
-        "--bundle",
-        bundle.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let r = stdout_json(&out);
+    let r = json_report(
+        &[
+            "verify",
+            "--wasm",
+            alice.to_str().unwrap(),
+            "--bundle",
+            bundle.to_str().unwrap(),
+        ],
+        1,
+    );
     assert_eq!(r["verdict"], "mismatch");
     let stage1 = &r["rebuild"];
     assert_eq!(stage1["stage"], "rebuild-vs-upload");
@@ -828,17 +819,17 @@ fn a_rebuild_from_another_path_fails_stage_1_with_the_remap_that_fixes_it() {
     );
 
     let upload = root().join("testdata/wasm/sign_ext_cc5.wasm");
-    let out = casper_repro(&[
-        "verify",
-        "--wasm",
-        upload.to_str().unwrap(),
-        "--bundle",
-        bundle.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout_json(&out)["verdict"], "verified");
+    let r = json_report(
+        &[
+            "verify",
+            "--wasm",
+            upload.to_str().unwrap(),
+            "--bundle",
+            bundle.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(r["verdict"], "verified");
 }
 
 #[test]
@@ -875,16 +866,6 @@ fn verify_from_a_node_can_save_its_bundle_and_reads_the_node_from_the_environmen
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     drop(node);
-    let out = casper_repro(&[
-        "verify",
-        "--bundle",
-        dir.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(
-        report_contracts(&stdout_json(&out)),
-        engine_contracts(&case)
-    );
+    let report = json_report(&["verify", "--bundle", dir.to_str().unwrap()], 0);
+    assert_eq!(report_contracts(&report), engine_contracts(&case));
 }
