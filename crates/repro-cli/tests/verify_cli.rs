@@ -567,6 +567,10 @@ fn garbage_bundles_and_arguments_are_errors() {
         "not-a-hash-or-dir",
     ]);
     expect_error(&out, "neither a crate directory nor a transaction hash");
+
+    let hash = "ab".repeat(32);
+    let out = casper_repro(&["verify", "--node", "127.0.0.1:7777", &hash]);
+    expect_error(&out, "`127.0.0.1:7777` is not an http:// or https:// URL");
 }
 
 /// The three stages with a real rebuild of the fixture crate (Rust 1.95.0, `wasm32v1-none`,

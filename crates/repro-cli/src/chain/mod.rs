@@ -41,6 +41,9 @@ pub enum CallError {
     /// A bundle holds no answer for this call.
     #[error("no saved answer to {method} {params}")]
     NotInBundle { method: String, params: String },
+    /// The node's URL is not one this client can call.
+    #[error("{detail}: give the node's JSON-RPC URL, e.g. http://127.0.0.1:7777/rpc")]
+    BadUrl { detail: String },
     /// The node could not be reached or did not answer in time (after retries).
     #[error("{url} did not answer {method}: {detail} (after {attempts} attempt(s))")]
     Unreachable {

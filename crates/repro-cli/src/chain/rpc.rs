@@ -49,12 +49,7 @@ impl HttpSource {
     /// A client for the node's JSON-RPC endpoint. A URL without a path gets `/rpc`, the path both
     /// the 1.5 node and the 2.x sidecar serve.
     pub fn new(url: &str, options: ClientOptions) -> Result<Self, CallError> {
-        let url = normalise_url(url).map_err(|detail| CallError::Unreachable {
-            url: url.to_owned(),
-            method: "(none)".into(),
-            detail,
-            attempts: 0,
-        })?;
+        let url = normalise_url(url).map_err(|detail| CallError::BadUrl { detail })?;
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(options.timeout))
             .http_status_as_error(false)
