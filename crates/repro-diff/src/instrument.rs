@@ -341,6 +341,14 @@ fn check_function(
             (Tok::I32(c), Tok::Func { op: 0x10, index }) if index == meter => c as u32,
             _ => continue,
         };
+        // A call of the grow counter stands for the `memory.grow` it replaced, which is what the
+        // block was charged for (metering runs before the counter is injected).
+        let cost_of = |op: &Operator<'_>| match op {
+            Operator::Call { function_index } if Some(*function_index) == grow_fn => {
+                profile.instruction_cost(&Operator::MemoryGrow { mem: 0 })
+            }
+            _ => profile.instruction_cost(op),
+        };
         let mut sum: u64 = 0;
         let mut j = i + 2;
         let mut exact = false;
@@ -350,7 +358,8 @@ fn check_function(
                 && limiter_prologue(f, j).is_some_and(|(g, _)| Some(g) == limiter_global)
             {
                 // The limiter is not metered: only its `call` counts; skip prologue and epilogue.
-                match ops.get(j + 10).and_then(|op| profile.instruction_cost(op)) {
+                // The limiter runs after metering, so it also wraps calls of the grow counter.
+                match ops.get(j + 10).and_then(cost_of) {
                     Some(c) => sum += c,
                     None => forbidden = true,
                 }
@@ -362,12 +371,7 @@ fn check_function(
                 break;
             }
             let op = &ops[j];
-            let cost = match op {
-                Operator::Call { function_index } if Some(*function_index) == grow_fn => {
-                    profile.instruction_cost(&Operator::MemoryGrow { mem: 0 })
-                }
-                _ => profile.instruction_cost(op),
-            };
+            let cost = cost_of(op);
             match op {
                 Operator::End | Operator::Else => break,
                 Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
