@@ -129,6 +129,28 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rebuild: Option<RebuildStage>,
     pub contracts: Vec<ContractResult>,
+    /// Set when stage 2 differs only in instrumentation constants (metering costs, stack limit):
+    /// the protocol versions whose cost tables fit the stored module, and how to rerun with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerun: Option<Rerun>,
+}
+
+/// What to rerun with when the stored module was instrumented with another configuration than
+/// the one replayed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rerun {
+    /// Why: the leading cause of stage 2.
+    pub reason: String,
+    /// Mainnet protocol versions whose cost table, stack limit and grow cost fit the stored
+    /// module (oldest first); empty when none of the built-in tables does.
+    pub fitting_protocols: Vec<String>,
+    /// The one suggested: the newest fitting version not after the executing block's, else the
+    /// newest fitting one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggested_protocol: Option<String>,
+    /// The command to rerun with (set by the caller, who knows the command line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
 }
 
 /// Stage 1: the rebuilt artifact against the uploaded session bytes.
@@ -336,6 +358,11 @@ pub fn verify(
         stage,
     });
     let summary = summarise(verdict, rebuild.as_ref(), &contracts, &install);
+    let block_version = install
+        .block
+        .as_ref()
+        .and_then(|b| b.protocol_version.parse().ok());
+    let rerun = contracts.iter().find_map(|c| rerun_hint(c, block_version));
     Report {
         verdict,
         summary,
@@ -343,7 +370,47 @@ pub fn verify(
         install,
         configuration,
         contracts,
+        rerun,
     }
+}
+
+/// When stage 2 of `c` differs only in instrumentation constants: which mainnet tables fit the
+/// stored (A) side.
+fn rerun_hint(c: &ContractResult, block: Option<repro_core::ProtocolVersion>) -> Option<Rerun> {
+    use repro_diff::CauseKind;
+    let stage2 = c
+        .stages
+        .iter()
+        .find(|s| s.stage == "replay-upload-vs-stored")?;
+    let cause = stage2.causes.first()?;
+    if !matches!(
+        cause.kind,
+        CauseKind::MeteringConstants | CauseKind::StackLimit
+    ) {
+        return None;
+    }
+    let diff = stage2.diff.as_ref()?;
+    let fitting: Vec<repro_core::ProtocolVersion> = diff
+        .facts_a
+        .profile_fits
+        .iter()
+        .filter(|f| f.fits)
+        .filter_map(|f| crate::cmd::inspect::profile_version(&f.profile))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let suggested = fitting
+        .iter()
+        .rev()
+        .find(|v| block.is_none_or(|b| **v <= b))
+        .or(fitting.last())
+        .map(|v| v.to_string());
+    Some(Rerun {
+        reason: cause.summary.clone(),
+        fitting_protocols: fitting.iter().map(|v| v.to_string()).collect(),
+        suggested_protocol: suggested,
+        command: None,
+    })
 }
 
 /// One sentence a person can act on.
@@ -536,6 +603,25 @@ pub fn render_text(r: &Report) -> String {
             render_stage(&mut s, label, st, "  ");
         }
         let _ = writeln!(s, "  verdict: {}", c.verdict.as_str());
+    }
+    if let Some(rerun) = &r.rerun {
+        let _ = writeln!(s);
+        if rerun.fitting_protocols.is_empty() {
+            let _ = writeln!(
+                s,
+                "The stored module was instrumented with another configuration, but no built-in mainnet cost table fits it: give that network's chainspec with --chainspec FILE."
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "The stored module was instrumented with the cost table of mainnet {}, not {}.",
+                rerun.fitting_protocols.join(", "),
+                r.configuration.protocol_version
+            );
+        }
+        if let Some(cmd) = &rerun.command {
+            let _ = writeln!(s, "Rerun with: {cmd}");
+        }
     }
     let _ = writeln!(s, "\n{}: {}", r.verdict.as_str().to_uppercase(), r.summary);
     s

@@ -338,6 +338,31 @@ fn a_wrong_protocol_version_fails_stage_2_with_the_metering_cause() {
     assert_eq!(stage["outcome"], "different");
     // Mainnet 1.5.2 and 1.5.8 differ in control-flow costs and nothing else the module uses.
     assert_eq!(stage["causes"][0]["kind"], "metering_constants", "{stage}");
+    // The report names the tables that fit the stored module and the command to rerun with. The
+    // engine that executed this install ran protocol 1.5.8 (its own report in engine.json).
+    let engine = load(&dir.join("engine.json"));
+    let engine_protocol = engine["protocol"].as_str().unwrap();
+    let rerun = &report["rerun"];
+    let fitting: Vec<&str> = rerun["fitting_protocols"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no rerun hint: {report}"))
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(fitting.contains(&engine_protocol), "{rerun}");
+    assert!(!fitting.contains(&"1.5.2"), "{rerun}");
+    assert_eq!(rerun["suggested_protocol"], engine_protocol, "{rerun}");
+    let command = rerun["command"].as_str().unwrap();
+    assert!(
+        command.ends_with(&format!("--protocol {engine_protocol}")) && !command.contains("1.5.2"),
+        "{command}"
+    );
+    // Running the suggested command (minus the program name; it keeps `--format json`) verifies.
+    let words: Vec<&str> = command.split(' ').skip(1).collect();
+    let out = casper_repro(&words);
+    assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
+    let rerun_report = stdout_json(&out);
+    assert_eq!(rerun_report["verdict"], "replay-verified", "{rerun_report}");
     let text = casper_repro(&[
         "verify",
         "--bundle",
@@ -346,7 +371,8 @@ fn a_wrong_protocol_version_fails_stage_2_with_the_metering_cause() {
         "1.5.2",
     ]);
     assert_eq!(text.status.code(), Some(1));
-    insta::assert_snapshot!("text_wrong_protocol", String::from_utf8_lossy(&text.stdout));
+    let text = String::from_utf8_lossy(&text.stdout).replace(dir.to_str().unwrap(), "[BUNDLE]");
+    insta::assert_snapshot!("text_wrong_protocol", text);
 }
 
 /// Replaces the first occurrence of `from` by `to` in every string of `v` (recursively).

@@ -68,6 +68,11 @@ impl repro_diff::CostProfile for MainnetProfile {
     }
 }
 
+/// The protocol version of a profile named by [`profiles`] (`mainnet 1.5.8` → 1.5.8).
+pub fn profile_version(name: &str) -> Option<repro_core::ProtocolVersion> {
+    name.strip_prefix("mainnet ")?.parse().ok()
+}
+
 /// One profile per mainnet protocol version in repro-core's table, oldest first.
 pub fn profiles() -> Vec<MainnetProfile> {
     repro_core::mainnet::releases()

@@ -196,7 +196,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     };
 
-    let report = verify::verify(install, &protocol, configuration, &rebuilt);
+    let mut report = verify::verify(install, &protocol, configuration, &rebuilt);
+    if let Some(rerun) = &mut report.rerun {
+        rerun.command = rerun
+            .suggested_protocol
+            .as_deref()
+            .map(|v| rerun_command(std::env::args().skip(1), v));
+    }
     match args.format {
         Format::Json => output::print_json("verify", &report)?,
         Format::Text => output::print_text(&verify::render_text(&report))?,
@@ -206,6 +212,40 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Negative
     })
+}
+
+/// This command line with `--protocol VERSION` instead of any `--protocol` / `--chainspec`.
+fn rerun_command(args: impl Iterator<Item = String>, version: &str) -> String {
+    let mut out = vec!["casper-repro".to_owned()];
+    let mut skip_value = false;
+    for a in args {
+        if std::mem::take(&mut skip_value) {
+            continue;
+        }
+        if a == "--protocol" || a == "--chainspec" {
+            skip_value = true;
+            continue;
+        }
+        if a.starts_with("--protocol=") || a.starts_with("--chainspec=") {
+            continue;
+        }
+        out.push(shell_word(&a));
+    }
+    out.push("--protocol".into());
+    out.push(version.into());
+    out.join(" ")
+}
+
+/// `s` quoted for a POSIX shell when it needs to be.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@+%".contains(&b));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
 }
 
 /// The replay configuration: --chainspec / --protocol, else the executing block's protocol
