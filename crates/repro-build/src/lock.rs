@@ -209,6 +209,11 @@ pub struct Reconstruction {
     pub publish_time: String,
     /// `cargo -V` of the resolving nightly.
     pub resolver_cargo: String,
+    /// Requirements that nothing but a version yanked after the cut-off satisfies (resolution
+    /// skipping yanked versions failed): resolved against the index as of the cut-off, in which
+    /// these versions are not yanked. Cargo builds a lock that names a yanked version.
+    #[serde(default)]
+    pub yanked_required: Vec<YankedRequirement>,
     /// Yanked versions published before the cut-off that resolution skipped and were pinned.
     pub yanked_pins: Vec<YankedPin>,
     /// Packages that a yanked pin pulled in at a version published after the cut-off (`cargo
@@ -227,6 +232,277 @@ pub struct YankedPin {
     pub name: String,
     pub from: String,
     pub to: String,
+}
+
+/// A requirement only a later-yanked version satisfied at the cut-off.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct YankedRequirement {
+    pub name: String,
+    /// The requirement as cargo reported it (`^1.6.0`).
+    pub requirement: String,
+    /// The package that requires it, as cargo reported it.
+    pub required_by: String,
+    /// The yanked versions published at or before the cut-off that were made available.
+    pub versions: Vec<String>,
+}
+
+/// What `cargo generate-lockfile` said when a requirement matched only yanked versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct YankedFailure {
+    name: String,
+    requirement: String,
+    required_by: String,
+    yanked: Vec<String>,
+}
+
+/// Reads cargo's "failed to select a version for the requirement `NAME = "REQ"`" error whose
+/// candidates are all yanked (`version X is yanked`).
+fn yanked_failure(stderr: &str) -> Option<YankedFailure> {
+    let rest = stderr
+        .split("failed to select a version for the requirement `")
+        .nth(1)?;
+    let (req, _) = rest.split_once('`')?;
+    let (name, requirement) = req.split_once(" = ")?;
+    let yanked: Vec<String> = stderr
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("version ")?
+                .strip_suffix(" is yanked")
+                .map(str::to_owned)
+        })
+        .collect();
+    if yanked.is_empty() {
+        return None;
+    }
+    let required_by = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("required by package `"))
+        .and_then(|l| l.split_once('`'))
+        .map(|(p, _)| p.split(" (").next().unwrap_or(p).to_owned())
+        .unwrap_or_default();
+    Some(YankedFailure {
+        name: name.trim().to_owned(),
+        requirement: requirement.trim().trim_matches('"').to_owned(),
+        required_by,
+        yanked,
+    })
+}
+
+/// The crate cargo could not find in a local registry (`no matching package named `X` found`).
+fn missing_package(stderr: &str) -> Option<String> {
+    let rest = stderr.split("no matching package named `").nth(1)?;
+    rest.split_once('`').map(|(n, _)| n.to_owned())
+}
+
+/// Resolves `ws` as of `publish_time` against a local copy of the crates.io index (cargo's own
+/// sparse-index cache) in which the versions yanked *after* the cut-off that a requirement needs
+/// are not yanked, and every version published after the cut-off is absent. The lock written
+/// names the crates.io source, as if resolved against crates.io that day. Index files the cache
+/// lacks are fetched by resolving a scratch manifest that depends on the crate.
+fn resolve_as_of(
+    host: &HostEnv,
+    resolver: &Toolchain,
+    ws: &Path,
+    publish_time: &str,
+    first_stderr: &str,
+) -> Result<Vec<YankedRequirement>, BuildError> {
+    let fail = |reason: String, stderr: &str| BuildError::LockReconstruction {
+        lock_at: publish_time.into(),
+        reason,
+        stderr_tail: tail(stderr, 20),
+    };
+    let scratch = ws
+        .parent()
+        .ok_or_else(|| fail("the private copy has no parent directory".into(), ""))?;
+    let overlay = scratch.join("index-as-of");
+    let mut required: Vec<YankedRequirement> = Vec::new();
+    let mut fetched = std::collections::BTreeSet::new();
+    let mut stderr = first_stderr.to_owned();
+    for _round in 0..64 {
+        if let Some(f) = yanked_failure(&stderr) {
+            let entries = index_entries(host, &f.name)?.unwrap_or_default();
+            let eligible: Vec<String> = f
+                .yanked
+                .iter()
+                .filter(|v| {
+                    entries.iter().any(|e| {
+                        &e.vers == *v && e.pubtime.as_deref().is_some_and(|t| t <= publish_time)
+                    })
+                })
+                .cloned()
+                .collect();
+            let known = required.iter().any(|r| r.name == f.name);
+            if eligible.is_empty() || known {
+                return Err(fail(
+                    format!(
+                        "`{} = \"{}\"` (required by {}) matches only versions yanked today, and none of them ({}) was published by the cut-off",
+                        f.name,
+                        f.requirement,
+                        f.required_by,
+                        f.yanked.join(", ")
+                    ),
+                    &stderr,
+                ));
+            }
+            tracing::info!(name = %f.name, requirement = %f.requirement, ?eligible, "requirement met only by versions yanked after the cut-off");
+            required.push(YankedRequirement {
+                name: f.name,
+                requirement: f.requirement,
+                required_by: f.required_by,
+                versions: eligible,
+            });
+        } else if let Some(name) = missing_package(&stderr) {
+            if !fetched.insert(name.clone()) {
+                return Err(fail(
+                    format!("crates.io's index has no entry for `{name}` that cargo could read"),
+                    &stderr,
+                ));
+            }
+            fetch_index_entry(host, resolver, scratch, &name)?;
+        } else {
+            return Err(fail(
+                "cargo generate-lockfile against the index as of the cut-off failed".into(),
+                &stderr,
+            ));
+        }
+        write_index_as_of(host, &overlay, publish_time, &required)?;
+        let out = Invocation::new(resolver.cargo(), ws, host.base_env())
+            .args([
+                "generate-lockfile",
+                "-Zunstable-options",
+                "--publish-time",
+                publish_time,
+                "--config",
+                "source.crates-io.replace-with=\"casper-repro-as-of\"",
+                "--config",
+            ])
+            .arg(format!(
+                "source.casper-repro-as-of.local-registry={}",
+                toml::Value::String(overlay.display().to_string())
+            ))
+            .output()?;
+        if out.success {
+            return Ok(required);
+        }
+        stderr = out.stderr;
+    }
+    Err(fail(
+        "resolution against the index as of the cut-off did not settle".into(),
+        &stderr,
+    ))
+}
+
+/// Fills cargo's index cache with `name`'s entry by resolving a scratch manifest that depends on
+/// it (no code of the project runs).
+fn fetch_index_entry(
+    host: &HostEnv,
+    resolver: &Toolchain,
+    scratch: &Path,
+    name: &str,
+) -> Result<(), BuildError> {
+    let dir = scratch.join(format!("index-fetch-{name}"));
+    fs_err::create_dir_all(dir.join("src"))?;
+    fs_err::write(dir.join("src/lib.rs"), "")?;
+    fs_err::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"casper-repro-index-fetch\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[dependencies]\n{} = \"*\"\n\n[workspace]\n",
+            toml::Value::String(name.to_owned())
+        ),
+    )?;
+    let out = Invocation::new(resolver.cargo(), &dir, host.base_env())
+        .args(["generate-lockfile"])
+        .output()?;
+    if !out.success {
+        // The entry may still have been cached; the next resolution tells.
+        tracing::info!(%name, stderr = %tail(&out.stderr, 3), "index fetch resolution failed");
+    }
+    Ok(())
+}
+
+/// Writes a local-registry index (`index/<path>` of JSON lines) from cargo's sparse-index cache:
+/// versions published after `publish_time` left out, the `required` yanked versions un-yanked.
+fn write_index_as_of(
+    host: &HostEnv,
+    overlay: &Path,
+    publish_time: &str,
+    required: &[YankedRequirement],
+) -> Result<(), BuildError> {
+    let index = overlay.join("index");
+    if index.exists() {
+        fs_err::remove_dir_all(&index)?;
+    }
+    fs_err::create_dir_all(&index)?;
+    // Newest cache file per crate path, across the index directories cargo has used.
+    let mut newest: BTreeMap<PathBuf, (std::time::SystemTime, PathBuf)> = BTreeMap::new();
+    let Ok(dirs) = fs_err::read_dir(host.cargo_home.join("registry/index")) else {
+        return Ok(());
+    };
+    for d in dirs.flatten() {
+        let cache = d.path().join(".cache");
+        for file in walk_files(&cache) {
+            let Ok(rel) = file.strip_prefix(&cache) else {
+                continue;
+            };
+            let modified = std::fs::metadata(&file)
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::UNIX_EPOCH);
+            let slot = newest
+                .entry(rel.to_path_buf())
+                .or_insert((modified, file.clone()));
+            if modified > slot.0 {
+                *slot = (modified, file);
+            }
+        }
+    }
+    for (rel, (_, file)) in newest {
+        let mut lines = String::new();
+        for (_, json) in index_cache_records(&fs_err::read(&file)?) {
+            let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(json) else {
+                continue;
+            };
+            if value
+                .get("pubtime")
+                .and_then(|t| t.as_str())
+                .is_some_and(|t| t > publish_time)
+            {
+                continue;
+            }
+            let name = value.get("name").and_then(|n| n.as_str()).unwrap_or("");
+            let vers = value.get("vers").and_then(|n| n.as_str()).unwrap_or("");
+            if required
+                .iter()
+                .any(|r| r.name == name && r.versions.iter().any(|v| v == vers))
+            {
+                value["yanked"] = serde_json::Value::Bool(false);
+            }
+            lines.push_str(&value.to_string());
+            lines.push('\n');
+        }
+        let path = index.join(rel);
+        if let Some(parent) = path.parent() {
+            fs_err::create_dir_all(parent)?;
+        }
+        fs_err::write(path, lines)?;
+    }
+    Ok(())
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() => out.extend(walk_files(&path)),
+            Ok(t) if t.is_file() => out.push(path),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// One version in the registry index.
@@ -259,11 +535,17 @@ pub fn reconstruct(
             publish_time,
         ])
         .output()?;
+    let mut yanked_required = Vec::new();
     if !out.success {
-        return Err(fail(
-            "cargo generate-lockfile --publish-time failed",
-            &out.stderr,
-        ));
+        if yanked_failure(&out.stderr).is_none() {
+            return Err(fail(
+                "cargo generate-lockfile --publish-time failed",
+                &out.stderr,
+            ));
+        }
+        // A requirement that only a version yanked *after* the cut-off satisfies: resolve again
+        // against an index as of the cut-off in which those versions are not yanked.
+        yanked_required = resolve_as_of(host, resolver, ws, publish_time, &out.stderr)?;
     }
     let mut pins = Vec::new();
     let mut cutoff_downgrades = Vec::new();
@@ -326,6 +608,7 @@ pub fn reconstruct(
     Ok(Reconstruction {
         publish_time: publish_time.into(),
         resolver_cargo: resolver.cargo_v.clone(),
+        yanked_required,
         yanked_pins: pins,
         cutoff_downgrades,
         after_cutoff,
@@ -463,16 +746,25 @@ fn index_entries(host: &HostEnv, name: &str) -> Result<Option<Vec<IndexEntry>>, 
     Ok(Some(parse_index_cache(&fs_err::read(newest)?)))
 }
 
-/// Parses cargo's index cache file: a version byte, a u32 index version, the revision, then
-/// NUL-separated `(version, json)` pairs.
-pub fn parse_index_cache(bytes: &[u8]) -> Vec<IndexEntry> {
+/// The `(version, json)` records of cargo's index cache file (layout: see [`parse_index_cache`]).
+fn index_cache_records(bytes: &[u8]) -> Vec<(&[u8], &[u8])> {
     if bytes.len() < 5 {
         return Vec::new();
     }
     let mut parts = bytes[5..].split(|b| *b == 0);
     let _revision = parts.next();
     let mut out = Vec::new();
-    while let (Some(_v), Some(json)) = (parts.next(), parts.next()) {
+    while let (Some(v), Some(json)) = (parts.next(), parts.next()) {
+        out.push((v, json));
+    }
+    out
+}
+
+/// Parses cargo's index cache file: a version byte, a u32 index version, the revision, then
+/// NUL-separated `(version, json)` pairs.
+pub fn parse_index_cache(bytes: &[u8]) -> Vec<IndexEntry> {
+    let mut out = Vec::new();
+    for (_, json) in index_cache_records(bytes) {
         let Ok(value) = serde_json::from_slice::<serde_json::Value>(json) else {
             continue;
         };
@@ -683,6 +975,31 @@ mod tests {
                     pubtime: None
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn reads_cargos_yanked_requirement_failure() {
+        // cargo 1.97-nightly's message for casper-types = "1.6.0" resolved as of 2023-04-30.
+        let stderr = "    Updating crates.io index\nerror: failed to select a version for the requirement `casper-types = \"^1.6.0\"`\n  version 1.6.0 is yanked\nlocation searched: crates.io index\nrequired by package `erc20-token v0.1.0 (/tmp/ws)`\n";
+        assert_eq!(
+            yanked_failure(stderr),
+            Some(YankedFailure {
+                name: "casper-types".into(),
+                requirement: "^1.6.0".into(),
+                required_by: "erc20-token v0.1.0".into(),
+                yanked: vec!["1.6.0".into()],
+            })
+        );
+        assert_eq!(
+            yanked_failure("error: no matching package named `x` found"),
+            None
+        );
+        assert_eq!(
+            missing_package(
+                "error: no matching package named `wee_alloc` found\nlocation searched: `/tmp/ov` index"
+            ),
+            Some("wee_alloc".into())
         );
     }
 

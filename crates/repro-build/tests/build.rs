@@ -330,3 +330,53 @@ fn nightly_2023_01_09_uses_the_sparse_index_behind_z_flag() {
     assert_eq!(versions(&prov, "ed25519"), ["1.2.0"]);
     assert_eq!(versions(&prov, "casper-types"), ["1.5.0"]);
 }
+
+/// The same real contract, but requiring `casper-types = "1.6.0"`: as of 2023-04-30 only 1.6.0
+/// (published 2023-04-18, yanked since) satisfies `^1.6.0`, so resolution that skips yanked
+/// versions fails outright ("version 1.6.0 is yanked"). The lock is resolved against the index as
+/// of that instant, in which 1.6.0 is not yet yanked, and the era's cargo builds it.
+///
+/// Expected value, derived independently: the packages are those of the lock reconstructed for
+/// `casper-types = "1.5.0"` (resolved, then pinned forward to the yanked 1.6.0 through `cargo
+/// update --precise`), committed as the snapshot of the test above.
+#[test]
+fn a_requirement_only_a_later_yanked_version_meets_resolves_as_of_the_date() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("erc20-2023-types-1-6");
+    copy_tree(&fixture("erc20-2023"), &dir);
+    let manifest = dir.join("Cargo.toml");
+    let text = fs_err::read_to_string(&manifest).unwrap();
+    assert!(text.contains("casper-types = \"1.5.0\""));
+    fs_err::write(
+        &manifest,
+        text.replace("casper-types = \"1.5.0\"", "casper-types = \"1.6.0\""),
+    )
+    .unwrap();
+    let mut req = request(&dir, root.path(), "wasm32-unknown-unknown");
+    req.host = HostEnv::from_process();
+    req.lock_at = Some(LockAt::parse("2023-04-30").unwrap());
+    let out = repro_build::build(&req, &mut NoProgress).unwrap();
+    assert_eq!(out.toolchain, "nightly-2023-03-25");
+    let prov = read_provenance(&out.artifacts[0].provenance_path);
+    let rec = prov.lock.reconstruction.as_ref().unwrap();
+    assert_eq!(
+        rec.yanked_required,
+        [repro_build::lock::YankedRequirement {
+            name: "casper-types".into(),
+            requirement: "^1.6.0".into(),
+            required_by: "erc20-token v0.1.0".into(),
+            versions: vec!["1.6.0".into()],
+        }]
+    );
+    assert!(rec.after_cutoff.is_empty(), "{:?}", rec.after_cutoff);
+    assert_eq!(versions(&prov, "casper-types"), ["1.6.0"]);
+    let snapshot = fs_err::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/snapshots/build__erc20_lock_as_of_2023_04_30.snap"),
+    )
+    .unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(snapshot.splitn(3, "---").nth(2).unwrap()).unwrap();
+    let ours = serde_json::to_value(&prov.lock.packages).unwrap();
+    assert_eq!(ours, expected["packages"], "the lock as of 2023-04-30");
+}
