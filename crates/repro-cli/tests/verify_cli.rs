@@ -482,14 +482,15 @@ fn transaction_json_of_a_1x_answer_needs_the_state() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("the 1.x effects name the contract but do not carry it"),
+        err.contains("the 1.x effects name the contract but do not carry it")
+            && err.contains("--node URL"),
         "{err}"
     );
 }
 
 /// Runs `fetch` against a node and requires a clear error: exit 2, stderr naming every one of
 /// `needles`, and nothing left in the output's parent directory.
-fn fetch_fails(node: &Node, hash: &str, extra: &[&str], needles: &[&str]) {
+fn fetch_fails(node: &Node, hash: &str, extra: &[&str], needles: &[&str], snapshot: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("bundle");
     let mut args = vec![
@@ -505,6 +506,11 @@ fn fetch_fails(node: &Node, hash: &str, extra: &[&str], needles: &[&str]) {
     for needle in needles {
         expect_error(&out, needle);
     }
+    let err = stderr(&out).replace(&node.url, "[NODE]");
+    for rust in ["::", "FailedToMap", "Error(", "line: 0"] {
+        assert!(!err.contains(rust), "{rust:?} in the error: {err}");
+    }
+    insta::assert_snapshot!(snapshot, err);
     let leftovers = std::fs::read_dir(tmp.path()).unwrap().count();
     assert_eq!(leftovers, 0, "something was written: {}", stderr(&out));
 }
@@ -521,10 +527,11 @@ fn faults_are_clear_errors_with_exit_2_and_nothing_written() {
         &hash,
         &["--retries", "1"],
         &["HTTP 500", "after 2 attempt(s)"],
+        "fault_http_500",
     );
 
     let node = serve(bundle.clone(), Behaviour::Garbage);
-    fetch_fails(&node, &hash, &[], &["not JSON"]);
+    fetch_fails(&node, &hash, &[], &["not JSON"], "fault_garbage");
 
     let node = serve(bundle.clone(), Behaviour::Hang);
     fetch_fails(
@@ -532,12 +539,19 @@ fn faults_are_clear_errors_with_exit_2_and_nothing_written() {
         &hash,
         &["--timeout", "1", "--retries", "0"],
         &["timed out"],
+        "fault_hang",
     );
 
     // Unknown hash.
     let node = serve(bundle.clone(), Behaviour::Faithful);
     let unknown = "ab".repeat(32);
-    fetch_fails(&node, &unknown, &[], &["knows no deploy or transaction"]);
+    fetch_fails(
+        &node,
+        &unknown,
+        &[],
+        &["knows no deploy or transaction"],
+        "fault_unknown_hash",
+    );
     drop(node);
 
     // A valid answer for another transaction.
@@ -545,7 +559,13 @@ fn faults_are_clear_errors_with_exit_2_and_nothing_written() {
     let mut wrong = bundle.clone();
     wrong["calls"][0]["result"] = other["calls"][0]["result"].clone();
     let node = serve(wrong, Behaviour::Faithful);
-    fetch_fails(&node, &hash, &[], &["but the answer is about"]);
+    fetch_fails(
+        &node,
+        &hash,
+        &[],
+        &["but the answer is about"],
+        "fault_wrong_transaction",
+    );
     drop(node);
 
     // A truncated hex string: the session's module bytes lose their last digit.
@@ -559,7 +579,8 @@ fn faults_are_clear_errors_with_exit_2_and_nothing_written() {
         &node,
         &hash,
         &[],
-        &["info_get_deploy: deploy is not what the node's API promises"],
+        &["`deploy.session.ModuleBytes.module_bytes` has an odd number of hex digits"],
+        "fault_truncated_hex",
     );
     drop(node);
 

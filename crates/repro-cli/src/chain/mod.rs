@@ -23,6 +23,11 @@ pub trait Source {
     fn call(&mut self, method: &str, params: &Value) -> Result<Value, CallError>;
     /// A short description for error messages (`node http://…`, `bundle DIR`).
     fn describe(&self) -> String;
+    /// False for a source that holds only a transaction answer and can answer no state query
+    /// (a saved `info_get_transaction` / `info_get_deploy` file): errors then say what to give.
+    fn answers_state_queries(&self) -> bool {
+        true
+    }
 }
 
 /// Why one call gave no result.
@@ -45,7 +50,9 @@ pub enum CallError {
     #[error("{detail}: give the node's JSON-RPC URL, e.g. http://127.0.0.1:7777/rpc")]
     BadUrl { detail: String },
     /// The node could not be reached or did not answer in time (after retries).
-    #[error("{url} did not answer {method}: {detail} (after {attempts} attempt(s))")]
+    #[error(
+        "{url} did not answer {method}: {detail} (after {attempts} attempt(s)); check the URL, try again later or use another node"
+    )]
     Unreachable {
         url: String,
         method: String,
@@ -53,7 +60,9 @@ pub enum CallError {
         attempts: u32,
     },
     /// An answer that is not what the JSON-RPC API promises.
-    #[error("{url} answered {method} with something that is not a JSON-RPC response: {detail}")]
+    #[error(
+        "{url} answered {method} with something that is not a JSON-RPC response: {detail}; check that the URL is the node's JSON-RPC endpoint (e.g. http://HOST:7777/rpc)"
+    )]
     Malformed {
         url: String,
         method: String,

@@ -207,7 +207,7 @@ fn normalise_url(url: &str) -> Result<String, String> {
 
 fn describe_transport(e: &ureq::Error) -> String {
     match e {
-        ureq::Error::Timeout(t) => format!("timed out ({t})"),
+        ureq::Error::Timeout(_) => "timed out: no answer within the time limit (--timeout)".into(),
         ureq::Error::ConnectionFailed => "connection failed".into(),
         ureq::Error::HostNotFound => "host not found".into(),
         other => other.to_string(),

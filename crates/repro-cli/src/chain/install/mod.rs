@@ -31,6 +31,7 @@ use super::{CallError, Source};
 use crate::digest::sha256_hex;
 
 mod block;
+mod diagnose;
 #[cfg(test)]
 mod published_examples;
 mod state;
@@ -203,21 +204,27 @@ pub struct Install {
 /// Why a transaction cannot be resolved into an install.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
-    #[error("{source_desc} knows no deploy or transaction {hash} ({detail})")]
+    #[error(
+        "{source_desc} knows no deploy or transaction {hash} ({detail}): check the hash, and that the node serves the network it was sent to"
+    )]
     UnknownTransaction {
         source_desc: String,
         hash: String,
         detail: String,
     },
-    #[error("asked for {asked} but the answer is about {answered}")]
+    #[error(
+        "asked for {asked} but the answer is about {answered}: the node is faulty or hostile; use another node"
+    )]
     WrongTransaction { asked: String, answered: String },
-    #[error("transaction {hash} has not been executed (no execution result yet)")]
+    #[error(
+        "transaction {hash} has not been executed (no execution result yet): try again once a block includes it"
+    )]
     NotExecuted { hash: String },
     #[error("transaction {hash} failed in execution, so it stored nothing: {error}")]
     FailedExecution { hash: String, error: String },
     #[error("transaction {hash} installed no contract (its effects write no contract Wasm)")]
     NothingInstalled { hash: String },
-    #[error("transaction {hash} is not session Wasm: {what}")]
+    #[error("transaction {hash} is not an install from session Wasm: {what}")]
     NotSession { hash: String, what: String },
     #[error("{what} is not what the node's API promises: {detail}")]
     BadResponse { what: String, detail: String },
@@ -230,7 +237,25 @@ pub enum ResolveError {
 fn bad(what: impl Into<String>, detail: impl ToString) -> ResolveError {
     ResolveError::BadResponse {
         what: what.into(),
-        detail: detail.to_string(),
+        detail: diagnose::plain(&detail.to_string()),
+    }
+}
+
+/// A stored record the 1.x effects name but do not carry, and `source` did not give.
+fn state_missing(source: &dyn Source, key: &Key, what: &str) -> ResolveError {
+    let detail = if source.answers_state_queries() {
+        format!(
+            "the 1.x effects name the {what} but do not carry it, and {} did not answer query_global_state for it",
+            source.describe()
+        )
+    } else {
+        format!(
+            "the 1.x effects name the {what} but do not carry it: a 1.x answer (info_get_deploy) holds no stored bytes, so verifying it needs the node's state: give --node URL (a node that still has that block's state) or --bundle DIR (saved by `casper-repro fetch`)"
+        )
+    };
+    ResolveError::StateUnavailable {
+        key: key.to_formatted_string(),
+        detail,
     }
 }
 
@@ -352,10 +377,7 @@ pub fn resolve(source: &mut dyn Source, req: &Requested) -> Result<Install, Reso
             }
             (None, Some(c)) => (c.clone(), false),
             (None, None) => {
-                return Err(ResolveError::StateUnavailable {
-                    key: contract_key.to_formatted_string(),
-                    detail: "the 1.x effects name the contract but do not carry it, and the node did not answer query_global_state for it".into(),
-                });
+                return Err(state_missing(&*source, &contract_key, "contract"));
             }
         };
         let wasm_key = Key::Hash(record.contract_wasm_hash().value());
@@ -398,10 +420,7 @@ pub fn resolve(source: &mut dyn Source, req: &Requested) -> Result<Install, Reso
             None => match inline {
                 Some(bytes) => (bytes, false),
                 None => {
-                    return Err(ResolveError::StateUnavailable {
-                        key: wasm_key.to_formatted_string(),
-                        detail: "the 1.x effects name the Wasm but do not carry it, and the node did not answer query_global_state for it".into(),
-                    });
+                    return Err(state_missing(&*source, &wasm_key, "Wasm"));
                 }
             },
         };
@@ -520,5 +539,9 @@ impl Source for OneAnswer {
 
     fn describe(&self) -> String {
         "the transaction file".into()
+    }
+
+    fn answers_state_queries(&self) -> bool {
+        false
     }
 }

@@ -115,11 +115,22 @@ pub(super) fn parse_transaction_result(
     hash_json: Value,
     req: &Requested,
 ) -> Result<Fetched, ResolveError> {
+    let layout = |at: &str, v: &Value| match diagnose::transaction_layout(at, v) {
+        Some(problem) => Err(bad(method, problem)),
+        None => Ok(()),
+    };
     let transaction: Transaction = if let Some(t) = result.get("transaction") {
-        serde_json::from_value(t.clone()).map_err(|e| bad(format!("{method}: transaction"), e))?
+        layout("transaction", t)?;
+        serde_json::from_value(t.clone()).map_err(|e| {
+            bad(
+                method,
+                diagnose::parse_failure("transaction", t, &e.to_string()),
+            )
+        })?
     } else if let Some(d) = result.get("deploy") {
-        let deploy: Deploy =
-            serde_json::from_value(d.clone()).map_err(|e| bad(format!("{method}: deploy"), e))?;
+        layout("deploy", d)?;
+        let deploy: Deploy = serde_json::from_value(d.clone())
+            .map_err(|e| bad(method, diagnose::parse_failure("deploy", d, &e.to_string())))?;
         Transaction::Deploy(deploy)
     } else {
         return Err(bad(
@@ -210,13 +221,14 @@ pub(super) fn what_runs(tx: &Transaction, hash: &str) -> Result<Runs, ResolveErr
         hash: hash.to_owned(),
         what: what.to_owned(),
     };
+    let native = "it is a native transfer or system call, which installs no contract; give the hash of the deploy or transaction that installed it";
     let versioned = "it calls a versioned contract package: resolving which version ran is not supported yet; replay the factory with `casper-repro replay --factory`";
     match tx {
         Transaction::Deploy(d) => match d.session() {
             ExecutableDeployItem::ModuleBytes { module_bytes, .. } => {
                 Ok(Runs::Session(module_bytes.to_vec()))
             }
-            ExecutableDeployItem::Transfer { .. } => Err(not("a native transfer")),
+            ExecutableDeployItem::Transfer { .. } => Err(not(native)),
             ExecutableDeployItem::StoredContractByHash { hash, .. } => {
                 Ok(Runs::Stored(Called::ByHash(hash.value())))
             }
@@ -226,14 +238,17 @@ pub(super) fn what_runs(tx: &Transaction, hash: &str) -> Result<Runs, ResolveErr
             _ => Err(not(versioned)),
         },
         Transaction::V1(v1) => {
-            let target: TransactionTarget = v1
-                .deserialize_field(1)
-                .map_err(|e| bad("transaction target", format!("{e:?}")))?;
+            let target: TransactionTarget = v1.deserialize_field(1).map_err(|_| {
+                bad(
+                    "the transaction's `target` field",
+                    "its bytes are none of a session, stored or native target",
+                )
+            })?;
             match target {
                 TransactionTarget::Session { module_bytes, .. } => {
                     Ok(Runs::Session(module_bytes.to_vec()))
                 }
-                TransactionTarget::Native => Err(not("a native transaction")),
+                TransactionTarget::Native => Err(not(native)),
                 TransactionTarget::Stored { id, .. } => match id {
                     TransactionInvocationTarget::ByHash(h) => Ok(Runs::Stored(Called::ByHash(h))),
                     TransactionInvocationTarget::ByName(n) => Ok(Runs::Stored(Called::ByName(n))),
