@@ -64,7 +64,7 @@ fn main() -> ExitCode {
     init_logging(&cli.global);
     let result = match cli.command {
         Command::Build(args) => cmd::build::run(args),
-        Command::Replay(args) => cmd::replay::run(args),
+        Command::Replay(args) => cmd::replay::run(args, cli.global.verbose > 0),
         Command::Protocols(args) => cmd::protocols::run(args),
         Command::Diff(args) => cmd::diff::run(args),
         Command::Inspect(args) => cmd::inspect::run(args),

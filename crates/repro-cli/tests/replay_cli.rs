@@ -300,6 +300,25 @@ fn replay_text_and_json_reports() {
         .args(["-e", "double,get,reset", "-o"])
         .arg(&b));
     insta::assert_snapshot!("replay_two_contracts_text", snapshot_text(&r, tmp.path()));
+    // -v: every step's serialized size too (the sizes of the 1.4.13 engine's pipeline stages are
+    // not recorded by the engine; the last one is the stored size it wrote, 14461 bytes).
+    let r = run(bin()
+        .args([
+            "-v",
+            "replay",
+            "--protocol",
+            "1.4.13",
+            "testdata/wasm/two_contracts.wasm",
+            "-e",
+            "get,inc",
+            "-o",
+        ])
+        .arg(&a));
+    let text = &r.stdout;
+    assert!(
+        text.contains("none kept; 14461 bytes, 60 functions") && text.contains("metered blocks; "),
+        "{text}"
+    );
     let r = run(bin()
         .args([
             "replay",

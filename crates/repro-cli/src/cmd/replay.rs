@@ -24,6 +24,9 @@ Examples:
   A contract installed by a stored contract (factory): the input is the caller's stored bytes:
     casper-repro replay --protocol 1.5.8 --factory --entry-points child_inc,child_get factory.stored.wasm -o child.wasm
 
+The text report lists every step; -v adds each step's serialized size (one extra serialization
+per step, as much work again as the node's pipeline); --format json always has them.
+
 Exit status:
   0  the module was processed and written
   2  the node would have rejected the module (nothing is written), or bad input";
@@ -78,7 +81,8 @@ struct InstallReport<'a> {
     record: &'a repro_core::TransformationRecord,
 }
 
-pub fn run(args: Args) -> anyhow::Result<Outcome> {
+/// `detailed`: the global `-v`; the record then has every step's size (always with JSON).
+pub fn run(args: Args, detailed: bool) -> anyhow::Result<Outcome> {
     let protocol = resolve_protocol(args.protocol, args.chainspec.as_deref())?;
     let groups = group_entry_points(&args)?;
     if groups.len() != args.output.len() {
@@ -89,7 +93,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         );
     }
     let input = fs_err::read(&args.input)?;
-    let options = ReplayOptions::default();
+    // The detailed record re-serializes the module after every step: as much work again as the
+    // node's own pipeline. Only when the sizes are shown.
+    let options = ReplayOptions {
+        detailed: detailed || args.format == Format::Json,
+    };
     let processed = if args.factory {
         repro_core::load_stored(&protocol, &input, options)
     } else {

@@ -8,6 +8,15 @@
 //! ```
 //! Prints one JSON line per file:
 //! `{"file":..,"bytes":..,"iterations":..,"mean_ns":..,"median_ns":..,"min_ns":..}`.
+//!
+//! ```text
+//! bench-ee-7.0.3 --once FILE:ep1,ep2 OUT
+//! ```
+//! The whole-process counterpart of `casper-repro replay --protocol 1.5.8 -e ep1,ep2 FILE -o OUT`:
+//! reads FILE, runs the engine's pipeline once with `WasmConfig::default()` (the engine's own
+//! default, which is mainnet 1.5.8's; the bench script checks that OUT equals casper-repro's
+//! output byte for byte) and writes the stored module to OUT. Nothing else is set up, so a
+//! process-level timing of it is the engine's floor for one install.
 
 use std::{hint::black_box, process::ExitCode, time::Instant};
 
@@ -15,7 +24,7 @@ use casper_engine_test_support::InMemoryWasmTestBuilder;
 use casper_execution_engine::shared::wasm_prep::{get_module_from_entry_points, preprocess};
 use serde_json::json;
 
-const USAGE: &str = "usage: bench-ee-7.0.3 --iterations N FILE:ep1,ep2 [FILE:ep ...]";
+const USAGE: &str = "usage: bench-ee-7.0.3 --iterations N FILE:ep1,ep2 [FILE:ep ...] | --once FILE:ep1,ep2 OUT";
 
 fn main() -> ExitCode {
     match run() {
@@ -27,7 +36,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--once FILE:eps OUT`: one install, as a whole process.
+fn once(spec: &str, out: &str) -> Result<(), String> {
+    let (file, eps) = spec
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{spec:?} is not FILE:ep1,ep2\n{USAGE}"))?;
+    let eps: Vec<&str> = eps.split(',').filter(|s| !s.is_empty()).collect();
+    let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+    let wasm_config = casper_execution_engine::shared::wasm_config::WasmConfig::default();
+    let module = preprocess(wasm_config, &bytes).map_err(|e| format!("{file}: preprocess: {e}"))?;
+    let stored = get_module_from_entry_points(eps, module)
+        .map_err(|e| format!("{file}: get_module_from_entry_points: {e}"))?;
+    std::fs::write(out, stored).map_err(|e| format!("{out}: {e}"))
+}
+
 fn run() -> Result<(), String> {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    if raw.len() == 3 && raw[0] == "--once" {
+        return once(&raw[1], &raw[2]);
+    }
     let mut iterations: Option<usize> = None;
     let mut inputs: Vec<(String, Vec<String>)> = Vec::new();
     let mut args = std::env::args().skip(1);
