@@ -17,6 +17,6 @@ fi
 # Fuzzing (repro-diff's cargo-fuzz targets): a nightly toolchain through rustup, cargo-fuzz from
 # crates.io.
 rustup toolchain install nightly --profile minimal
-if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
-  cargo install cargo-fuzz --locked
+if ! cargo +nightly fuzz --version 2>/dev/null | grep -q "0.13.2"; then
+  cargo install cargo-fuzz --version 0.13.2 --locked
 fi

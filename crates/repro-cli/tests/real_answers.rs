@@ -3,7 +3,6 @@
 //! with no Rust type names. `verify` reads them from a file; `fetch` from a JSON-RPC server on
 //! 127.0.0.1 that answers like the node that produced them.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
