@@ -362,7 +362,9 @@ pub fn verify(
         .block
         .as_ref()
         .and_then(|b| b.protocol_version.parse().ok());
-    let rerun = contracts.iter().find_map(|c| rerun_hint(c, block_version));
+    let rerun = contracts
+        .iter()
+        .find_map(|c| rerun_hint(c, &profiles, block_version));
     Report {
         verdict,
         summary,
@@ -376,8 +378,13 @@ pub fn verify(
 
 /// When stage 2 of `c` differs only in instrumentation constants: which mainnet tables fit the
 /// stored (A) side.
-fn rerun_hint(c: &ContractResult, block: Option<repro_core::ProtocolVersion>) -> Option<Rerun> {
+fn rerun_hint(
+    c: &ContractResult,
+    profiles: &[crate::cmd::inspect::MainnetProfile],
+    block: Option<repro_core::ProtocolVersion>,
+) -> Option<Rerun> {
     use repro_diff::CauseKind;
+    use repro_diff::CostProfile as _;
     let stage2 = c
         .stages
         .iter()
@@ -395,7 +402,8 @@ fn rerun_hint(c: &ContractResult, block: Option<repro_core::ProtocolVersion>) ->
         .profile_fits
         .iter()
         .filter(|f| f.fits)
-        .filter_map(|f| crate::cmd::inspect::profile_version(&f.profile))
+        .filter_map(|f| profiles.iter().find(|p| p.name() == f.profile))
+        .map(|p| p.version())
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();

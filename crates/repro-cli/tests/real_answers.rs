@@ -3,12 +3,13 @@
 //! with no Rust type names. `verify` reads them from a file; `fetch` from a JSON-RPC server on
 //! 127.0.0.1 that answers like the node that produced them.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 
-use serde_json::{Value, json};
+use common::Node;
+use serde_json::Value;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -43,55 +44,21 @@ fn error_of(out: &Output, replace: &[(&str, &str)]) -> String {
 
 /// A node that answers every transaction query with the recorded answer's result; a 1.x node
 /// does not know `info_get_transaction`.
-struct Node {
-    server: Arc<tiny_http::Server>,
-    thread: Option<JoinHandle<()>>,
-    url: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 fn serve(recorded: Value) -> Node {
-    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind loopback"));
-    let url = format!("http://{}/rpc", server.server_addr().to_ip().unwrap());
-    let s = Arc::clone(&server);
     let result = recorded.get("result").cloned().unwrap_or(recorded);
     let is_deploy = result.get("deploy").is_some();
-    let thread = std::thread::spawn(move || {
-        for mut request in s.incoming_requests() {
-            let mut body = String::new();
-            let _ = request.as_reader().read_to_string(&mut body);
-            let req: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-            let id = req["id"].clone();
-            let doc = match (req["method"].as_str().unwrap_or_default(), is_deploy) {
-                ("info_get_deploy", true) | ("info_get_transaction", false) => {
-                    json!({"jsonrpc": "2.0", "id": id, "result": result})
-                }
-                ("info_get_transaction", true) => json!({"jsonrpc": "2.0", "id": id,
-                    "error": {"code": -32601, "message": "Method not found"}}),
-                _ => json!({"jsonrpc": "2.0", "id": id,
-                    "error": {"code": -32000, "message": "No such block or state"}}),
-            };
-            let response = tiny_http::Response::from_string(doc.to_string()).with_header(
-                "content-type: application/json"
-                    .parse::<tiny_http::Header>()
-                    .unwrap(),
-            );
-            let _ = request.respond(response);
-        }
-    });
-    Node {
-        server,
-        thread: Some(thread),
-        url,
-    }
+    Node::start(move |body| {
+        let req = common::request(body);
+        let id = &req["id"];
+        let doc = match (req["method"].as_str().unwrap_or_default(), is_deploy) {
+            ("info_get_deploy", true) | ("info_get_transaction", false) => {
+                common::result(id, &result)
+            }
+            ("info_get_transaction", true) => common::error(id, -32601, "Method not found"),
+            _ => common::error(id, -32000, "No such block or state"),
+        };
+        (200, doc)
+    })
 }
 
 fn hash_in(recorded: &Value) -> String {

@@ -4,11 +4,13 @@
 //! `oracles/ee-8.1.1` `rpc-ee-8-1-1`: node 2.0.3 sidecar). Expected values come from the engine's
 //! own report next to each bundle (`engine.json`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
+
+use common::Node;
 
 use serde_json::{Value, json};
 
@@ -101,22 +103,6 @@ enum Behaviour {
     Hang,
 }
 
-/// A JSON-RPC server on 127.0.0.1 answering from a bundle's recorded calls.
-struct Node {
-    server: Arc<tiny_http::Server>,
-    thread: Option<JoinHandle<()>>,
-    url: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 fn same_params(a: &Value, b: &Value) -> bool {
     let strip = |v: &Value| {
         let mut v = v.clone();
@@ -128,57 +114,32 @@ fn same_params(a: &Value, b: &Value) -> bool {
     strip(a) == strip(b)
 }
 
+/// A JSON-RPC server on 127.0.0.1 answering from a bundle's recorded calls.
 fn serve(bundle: Value, behaviour: Behaviour) -> Node {
-    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind loopback"));
-    let url = format!("http://{}/rpc", server.server_addr().to_ip().unwrap());
-    let s = Arc::clone(&server);
-    let thread = std::thread::spawn(move || {
-        for mut request in s.incoming_requests() {
-            let mut body = String::new();
-            let _ = request.as_reader().read_to_string(&mut body);
-            let reply = |status: u16, text: String| {
-                tiny_http::Response::from_string(text)
-                    .with_status_code(status)
-                    .with_header(
-                        "content-type: application/json"
-                            .parse::<tiny_http::Header>()
-                            .unwrap(),
-                    )
-            };
-            let response = match behaviour {
-                Behaviour::Status500 => reply(500, "internal error".into()),
-                Behaviour::Garbage => reply(200, "<html>not json</html>".into()),
-                Behaviour::Hang => {
-                    std::thread::sleep(Duration::from_millis(2500));
-                    reply(200, "{}".into())
-                }
-                Behaviour::Faithful => {
-                    let req: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                    let id = req["id"].clone();
-                    let method = req["method"].as_str().unwrap_or_default();
-                    let calls = bundle["calls"].as_array().unwrap();
-                    let known = calls.iter().any(|c| c["method"] == method);
-                    let answer = calls.iter().find(|c| {
-                        c["method"] == method && same_params(&c["params"], &req["params"])
-                    });
-                    let doc = match (answer, known) {
-                        (Some(c), _) => json!({"jsonrpc": "2.0", "id": id, "result": c["result"]}),
-                        (None, false) => json!({"jsonrpc": "2.0", "id": id,
-                            "error": {"code": -32601, "message": "Method not found"}}),
-                        (None, true) => json!({"jsonrpc": "2.0", "id": id,
-                            "error": {"code": -32000, "message": "No such transaction or state"}}),
-                    };
-                    reply(200, doc.to_string())
-                }
-            };
-            let _ = request.respond(response);
+    Node::start(move |body| match behaviour {
+        Behaviour::Status500 => (500, "internal error".into()),
+        Behaviour::Garbage => (200, "<html>not json</html>".into()),
+        Behaviour::Hang => {
+            std::thread::sleep(Duration::from_millis(2500));
+            (200, "{}".into())
         }
-    });
-    Node {
-        server,
-        thread: Some(thread),
-        url,
-    }
+        Behaviour::Faithful => {
+            let req = common::request(body);
+            let id = &req["id"];
+            let method = req["method"].as_str().unwrap_or_default();
+            let calls = bundle["calls"].as_array().unwrap();
+            let known = calls.iter().any(|c| c["method"] == method);
+            let answer = calls
+                .iter()
+                .find(|c| c["method"] == method && same_params(&c["params"], &req["params"]));
+            let doc = match (answer, known) {
+                (Some(c), _) => common::result(id, &c["result"]),
+                (None, false) => common::error(id, -32601, "Method not found"),
+                (None, true) => common::error(id, -32000, "No such transaction or state"),
+            };
+            (200, doc)
+        }
+    })
 }
 
 /// (contract hash, sorted entry points, stored sha256) of each contract in a JSON list.

@@ -53,6 +53,13 @@ pub struct MainnetProfile {
     protocol: repro_core::Protocol,
 }
 
+impl MainnetProfile {
+    /// The protocol version whose table this is.
+    pub fn version(&self) -> repro_core::ProtocolVersion {
+        self.protocol.version()
+    }
+}
+
 impl repro_diff::CostProfile for MainnetProfile {
     fn name(&self) -> &str {
         &self.name
@@ -66,11 +73,6 @@ impl repro_diff::CostProfile for MainnetProfile {
     fn grow_cost(&self) -> Option<u32> {
         repro_core::metering::grow_cost(&self.protocol)
     }
-}
-
-/// The protocol version of a profile named by [`profiles`] (`mainnet 1.5.8` → 1.5.8).
-pub fn profile_version(name: &str) -> Option<repro_core::ProtocolVersion> {
-    name.strip_prefix("mainnet ")?.parse().ok()
 }
 
 /// One profile per mainnet protocol version in repro-core's table, oldest first.

@@ -1,0 +1,67 @@
+//! Test support shared by the integration tests: a real HTTP server on 127.0.0.1 that plays a
+//! node's JSON-RPC endpoint.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use serde_json::{Value, json};
+
+/// A JSON-RPC server on loopback; stopped when dropped.
+pub struct Node {
+    server: Arc<tiny_http::Server>,
+    thread: Option<JoinHandle<()>>,
+    pub url: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Node {
+    /// Serves every request with `answer(request body) -> (HTTP status, response body)`.
+    pub fn start(answer: impl Fn(&str) -> (u16, String) + Send + 'static) -> Node {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind loopback"));
+        let url = format!("http://{}/rpc", server.server_addr().to_ip().unwrap());
+        let s = Arc::clone(&server);
+        let thread = std::thread::spawn(move || {
+            for mut request in s.incoming_requests() {
+                let mut body = String::new();
+                let _ = request.as_reader().read_to_string(&mut body);
+                let (status, text) = answer(&body);
+                let response = tiny_http::Response::from_string(text)
+                    .with_status_code(status)
+                    .with_header(
+                        "content-type: application/json"
+                            .parse::<tiny_http::Header>()
+                            .unwrap(),
+                    );
+                let _ = request.respond(response);
+            }
+        });
+        Node {
+            server,
+            thread: Some(thread),
+            url,
+        }
+    }
+}
+
+/// The JSON-RPC request in `body` (Null when it is not JSON).
+pub fn request(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or(Value::Null)
+}
+
+/// A JSON-RPC success document.
+pub fn result(id: &Value, result: &Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "result": result}).to_string()
+}
+
+/// A JSON-RPC error document.
+pub fn error(id: &Value, code: i64, message: &str) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}).to_string()
+}
