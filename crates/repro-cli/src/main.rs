@@ -12,7 +12,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod chain;
 mod cmd;
 mod digest;
 mod output;

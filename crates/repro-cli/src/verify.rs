@@ -12,8 +12,8 @@ use repro_core::Protocol;
 use repro_diff::{Cause, DiffOptions, DiffReport, WatSelection};
 use serde::Serialize;
 
-use crate::chain::install::{CheckStatus, Install, InstalledContract, Installer};
 use crate::digest::sha256_hex;
+use repro_chain::install::{CheckStatus, Install, InstalledContract, Installer};
 
 /// The stored modules a replay produced, one per contract, or why the node would reject it.
 type ReplayResult = Result<Vec<Vec<u8>>, String>;

@@ -1,16 +1,16 @@
 //! `casper-repro fetch`: save everything a verification needs from a node as a bundle directory
 //! that `verify --bundle DIR` re-checks offline.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde::Serialize;
 
 use crate::Outcome;
-use crate::chain::bundle::{self, Bundle};
-use crate::chain::install::{self, Install, Requested};
-use crate::chain::rpc::{ClientOptions, HttpSource};
 use crate::output::{self, Format};
+use repro_chain::bundle;
+use repro_chain::install::{self, Install, Requested};
+use repro_chain::rpc::{ClientOptions, HttpSource};
 
 const AFTER_HELP: &str = "\
 A bundle directory holds:
@@ -77,12 +77,12 @@ struct Saved<'a> {
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let req = Requested::parse(&args.hash).map_err(anyhow::Error::msg)?;
-    check_output_dir(&args.output)?;
+    bundle::check_output_dir(&args.output)?;
     let mut source = HttpSource::new(&args.node, args.client.options())?;
     let install = install::resolve(&mut source, &req)
         .with_context(|| format!("fetching {} from {}", req.hex(), source.url()))?;
     let node = source.url().to_owned();
-    save_bundle(&args.output, &install, source.recorded, Some(node))?;
+    bundle::save(&args.output, &install, source.recorded, Some(node))?;
     match args.format {
         Format::Json => output::print_json(
             "fetch",
@@ -103,74 +103,4 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         ))?,
     }
     Ok(Outcome::Success)
-}
-
-/// A bundle directory may be created there: it does not exist or is an empty directory.
-pub fn check_output_dir(dir: &Path) -> anyhow::Result<()> {
-    if dir.exists() {
-        let empty = dir.is_dir() && fs_err::read_dir(dir)?.next().is_none();
-        if !empty {
-            bail!(
-                "{} exists and is not an empty directory: choose a new bundle directory",
-                dir.display()
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Writes the bundle into a temporary directory beside `dir`, then renames it into place: a
-/// failure leaves nothing behind.
-pub fn save_bundle(
-    dir: &Path,
-    install: &Install,
-    calls: Vec<bundle::Call>,
-    node: Option<String>,
-) -> anyhow::Result<()> {
-    check_output_dir(dir)?;
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs_err::create_dir_all(&parent)?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".casper-repro-bundle.")
-        .tempdir_in(&parent)
-        .with_context(|| format!("creating a temporary directory in {}", parent.display()))?;
-    let bundle = Bundle {
-        format: bundle::FORMAT,
-        api: Some(install.api.as_str().to_owned()),
-        transaction_hash: install.transaction_hash_json.clone(),
-        node,
-        calls,
-    };
-    let mut responses = serde_json::to_string_pretty(&bundle)?;
-    responses.push('\n');
-    fs_err::write(tmp.path().join(bundle::RESPONSES), responses)?;
-    let mut summary = serde_json::to_string_pretty(install)?;
-    summary.push('\n');
-    fs_err::write(tmp.path().join("install.json"), summary)?;
-    let input_name = match install.installer {
-        crate::chain::install::Installer::Session => "session.wasm",
-        crate::chain::install::Installer::StoredContract { .. } => "caller.wasm",
-    };
-    fs_err::write(tmp.path().join(input_name), &install.input)?;
-    fs_err::create_dir(tmp.path().join("stored"))?;
-    for c in &install.contracts {
-        fs_err::write(
-            tmp.path()
-                .join("stored")
-                .join(format!("{}.wasm", c.contract_hash)),
-            &c.stored,
-        )?;
-    }
-    if dir.exists() {
-        fs_err::remove_dir(dir)?;
-    }
-    let tmp = tmp.keep();
-    if let Err(e) = fs_err::rename(&tmp, dir) {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e.into());
-    }
-    Ok(())
 }

@@ -10,11 +10,11 @@ use repro_core::{Protocol, ProtocolVersion};
 use super::build::BuildOpts;
 use super::fetch::ClientArgs;
 use crate::Outcome;
-use crate::chain::bundle::Bundle;
-use crate::chain::install::{self, Install, Installer, Requested};
-use crate::chain::rpc::HttpSource;
 use crate::output::{self, Format};
 use crate::verify::{self, ConfigSource, Rebuilt};
+use repro_chain::bundle::Bundle;
+use repro_chain::install::{self, Install, Installer, Requested};
+use repro_chain::rpc::HttpSource;
 
 const AFTER_HELP: &str = "\
 Stages (each with both sides' sha256):
@@ -115,7 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .transpose()
         .map_err(anyhow::Error::msg)?;
     if let Some(dir) = &args.save_bundle {
-        super::fetch::check_output_dir(dir)?;
+        repro_chain::bundle::check_output_dir(dir)?;
     }
 
     let install: Install = match (&args.node, &args.bundle, &args.transaction_json) {
@@ -126,7 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("fetching {} from {}", req.hex(), source.url()))?;
             if let Some(dir) = &args.save_bundle {
                 let url = source.url().to_owned();
-                super::fetch::save_bundle(dir, &install, source.recorded, Some(url))?;
+                repro_chain::bundle::save(dir, &install, source.recorded, Some(url))?;
             }
             install
         }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::bundle::Call;
-use super::{CallError, Source};
+use crate::bundle::Call;
+use crate::{CallError, Source};
 
 /// Largest response body read (a 2.x execution result carries whole Wasm modules inline).
 const MAX_BODY: u64 = 256 * 1024 * 1024;

@@ -10,7 +10,7 @@ use super::block::fetch_block;
 use super::state::{fetch_chainspec, read_state};
 use super::transaction::parse_transaction_result;
 use super::*;
-use crate::chain::bundle::{Bundle, Call};
+use crate::bundle::{Bundle, Call};
 
 fn schema(name: &str) -> Value {
     let dir = std::env::var_os("CASPER_REPRO_RPC_SCHEMAS")

@@ -26,12 +26,16 @@ use casper_types::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::proof::{self, Proven};
-use super::{CallError, Source};
-use crate::digest::sha256_hex;
+use crate::proof::{self, Proven};
+use crate::sha256_hex;
+use crate::{CallError, Source};
 
 mod block;
+#[cfg(test)]
+mod commitment_tests;
 mod diagnose;
+
+pub(crate) use diagnose::plain as plain_error;
 #[cfg(test)]
 mod published_examples;
 mod state;

@@ -1,4 +1,5 @@
-//! Reading an install from the chain: a JSON-RPC client for the node (1.5 node API and 2.x
+//! Reading an install from the chain (the `repro-chain` crate): a JSON-RPC client (feature
+//! `http`, on by default; without it the crate has no network code) for the node (1.5 node API and 2.x
 //! sidecar API), bundles of recorded responses that re-run offline, and the resolution of one
 //! transaction into what a verification needs (session bytes, block, protocol version, the stored
 //! bytes and entry points of every contract it installed), with the chain's own commitments
@@ -12,7 +13,14 @@
 pub mod bundle;
 pub mod install;
 pub mod proof;
+#[cfg(feature = "http")]
 pub mod rpc;
+
+/// Lowercase hex sha256 of `bytes` (the digest every report uses).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
 
 use serde_json::Value;
 
