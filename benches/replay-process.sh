@@ -6,12 +6,14 @@
 #
 #   benches/replay-process.sh [RUNS]
 #
-# Both binaries are built with the same Cargo release profile; set CARGO_PROFILE_RELEASE_LTO /
-# CARGO_PROFILE_RELEASE_CODEGEN_UNITS to compare under another one (casper-node's own release
-# profile is `lto = true`, `codegen-units = 1`). OUR_TARGET_DIR / ORACLE_TARGET_DIR choose the
-# target dirs (defaults: target, target/oracles).
+# Both binaries are built with the same Cargo release profile: casper-node's own (`lto = true`,
+# `codegen-units = 1`, which is also this workspace's release profile), unless
+# CARGO_PROFILE_RELEASE_LTO / CARGO_PROFILE_RELEASE_CODEGEN_UNITS say otherwise. OUR_TARGET_DIR /
+# ORACLE_TARGET_DIR choose the target dirs (defaults: target, target/oracles-lto, kept apart from
+# the oracle harness's target/oracles).
 #
-# Prints, per input: wall time (median and fastest of RUNS alternating runs) and CPU time
+# Needs hyperfine (Debian package). Prints, per input: wall time (hyperfine, RUNS runs of each
+# after warm-ups) and CPU time
 # (perf stat task-clock, when perf works here) of the engine, `casper-repro replay` (default text
 # report) and `casper-repro -v replay` (detailed record: the size after every step), and the
 # ratios to the engine. Then instructions per whole process under callgrind (deterministic; note
@@ -19,9 +21,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-runs=${1:-40}
+runs=${1:-100}
+command -v hyperfine >/dev/null || { echo "error: hyperfine is needed (apt-get install hyperfine)" >&2; exit 2; }
+export CARGO_PROFILE_RELEASE_LTO=${CARGO_PROFILE_RELEASE_LTO:-fat}
+export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=${CARGO_PROFILE_RELEASE_CODEGEN_UNITS:-1}
 ours_target=${OUR_TARGET_DIR:-$root/target}
-engine_target=${ORACLE_TARGET_DIR:-$root/target/oracles}
+engine_target=${ORACLE_TARGET_DIR:-$root/target/oracles-lto}
 CARGO_TARGET_DIR=$engine_target cargo build --release --locked --manifest-path oracles/ee-7.0.3/Cargo.toml --bin bench-ee-7-0-3 >&2
 CARGO_TARGET_DIR=$ours_target cargo build --release --locked -p repro-cli >&2
 engine=$engine_target/release/bench-ee-7-0-3
@@ -39,22 +44,16 @@ for name in big multi_ep; do
   "${engine_cmd[@]}"; "${ours_cmd[@]}" >/dev/null; "${verbose_cmd[@]}" >/dev/null 2>&1
   cmp "$out/engine.wasm" "$out/ours.wasm" && cmp "$out/engine.wasm" "$out/ours-v.wasm" \
     || { echo "error: $name: casper-repro's stored module differs from the engine's" >&2; exit 1; }
-  echo "== $name.wasm ($(stat -c %s "$input") bytes), $runs alternating runs"
-  python3 - "$runs" "${engine_cmd[*]}" "${ours_cmd[*]}" "${verbose_cmd[*]}" <<'PY'
-import statistics, subprocess, sys, time
-runs = int(sys.argv[1])
-cmds = [c.split(" ") for c in sys.argv[2:]]
+  echo "== $name.wasm ($(stat -c %s "$input") bytes), hyperfine: $runs runs each after 10 warm-ups"
+  hyperfine -N -w 10 -r "$runs" --export-json "$out/h.json" \
+    "${engine_cmd[*]}" "${ours_cmd[*]}" "${verbose_cmd[*]}" >/dev/null 2>&1
+  python3 - "$out/h.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
 names = ["engine --once", "casper-repro replay", "casper-repro -v replay"]
-times = [[] for _ in cmds]
-for _ in range(runs):
-    for i, c in enumerate(cmds):
-        t = time.perf_counter()
-        subprocess.run(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times[i].append(time.perf_counter() - t)
-base_med, base_min = statistics.median(times[0]), min(times[0])
-for n, t in zip(names, times):
-    med, mn = statistics.median(t), min(t)
-    print(f"  wall  {n:<24} median {med*1e3:7.2f} ms  min {mn*1e3:7.2f} ms  ratio {med/base_med:5.3f} (median) {mn/base_min:5.3f} (min)")
+base = r[0]["mean"]
+for n, x in zip(names, r):
+    print(f"  wall  {n:<24} mean {x['mean']*1e3:6.2f} ms ± {x['stddev']*1e3:4.2f}  median {x['median']*1e3:6.2f}  user {x['user']*1e3:5.2f}  ratio {x['mean']/base:5.3f}")
 PY
   if perf stat -e task-clock true >/dev/null 2>&1; then
     for label in engine ours verbose; do
