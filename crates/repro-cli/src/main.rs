@@ -14,8 +14,9 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod digest;
+mod flags;
 mod output;
-mod verify;
+mod progress;
 
 /// Prove a Casper contract on chain was built from a given source, or say exactly why not.
 #[derive(Debug, Parser)]

@@ -16,25 +16,9 @@ pub enum Format {
     Json,
 }
 
-/// Version of every JSON document this binary prints. Bump on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
-
-/// Wraps a payload as `{"schema_version": N, "kind": KIND, ...payload}`.
-#[derive(Debug, Serialize)]
-pub struct Envelope<'a, T: Serialize> {
-    pub schema_version: u32,
-    pub kind: &'a str,
-    #[serde(flatten)]
-    pub payload: &'a T,
-}
-
 /// Prints one pretty JSON document followed by a newline to stdout.
 pub fn print_json<T: Serialize>(kind: &str, payload: &T) -> anyhow::Result<()> {
-    let envelope = Envelope {
-        schema_version: SCHEMA_VERSION,
-        kind,
-        payload,
-    };
+    let envelope = repro_verify::wire::Envelope::new(kind, payload);
     let mut stdout = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut stdout, &envelope).context("writing JSON to stdout")?;
     writeln!(stdout).context("writing to stdout")?;

@@ -26,6 +26,7 @@ mod diff;
 mod error;
 mod instrument;
 mod module;
+mod normalise;
 mod render;
 mod report;
 mod strings;
@@ -35,6 +36,7 @@ pub use instrument::{
     ConstRole, CostProfile, GrowCounterFacts, InstrumentationFacts, MeteringFacts, ProfileFit,
     StackLimiterFacts,
 };
+pub use normalise::strip_custom_sections;
 pub use render::{diff_text, fingerprint_text};
 pub use report::*;
 pub use strings::PathFacts;

@@ -40,17 +40,14 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let a = fs_err::read(&args.a)?;
     let b = fs_err::read(&args.b)?;
-    let profiles = super::inspect::profiles();
+    let profiles = repro_verify::profiles::mainnet();
     let options = repro_diff::DiffOptions {
         wat: match args.function {
             Some(f) => repro_diff::WatSelection::Function(f),
             None => repro_diff::WatSelection::Default,
         },
         context: args.context,
-        profiles: profiles
-            .iter()
-            .map(|p| p as &dyn repro_diff::CostProfile)
-            .collect(),
+        profiles: repro_verify::profiles::as_dyn(&profiles),
     };
     let report = repro_diff::diff(&a, &b, &options).with_context(|| {
         format!(

@@ -10,7 +10,9 @@ use crate::Outcome;
 use crate::output::{self, Format};
 use repro_chain::bundle;
 use repro_chain::install::{self, Install, Requested};
-use repro_chain::rpc::{ClientOptions, HttpSource};
+use repro_chain::rpc::HttpSource;
+
+use crate::flags::ClientArgs;
 
 const AFTER_HELP: &str = "\
 A bundle directory holds:
@@ -28,27 +30,6 @@ Exit status:
   0  saved
   2  error: unknown hash, nothing installed, failed execution, unreachable node, bad answer
      (nothing is written)";
-
-/// Options of the JSON-RPC client.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ClientArgs {
-    /// Time limit of one request to the node, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
-    pub timeout: u64,
-    /// Further attempts after a failed request (time-out, connection error, HTTP 5xx).
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub retries: u32,
-}
-
-impl ClientArgs {
-    pub fn options(&self) -> ClientOptions {
-        ClientOptions {
-            timeout: std::time::Duration::from_secs(self.timeout.max(1)),
-            retries: self.retries,
-            ..ClientOptions::default()
-        }
-    }
-}
 
 /// Fetch an install from a node and save it as a bundle for offline verification.
 #[derive(Debug, clap::Args)]

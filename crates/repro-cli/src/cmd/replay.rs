@@ -2,12 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use repro_core::{Installed, Protocol, ProtocolVersion, ReplayOptions, Step};
 use serde::Serialize;
 
+use repro_verify::config::Explicit;
+
 use crate::Outcome;
 use crate::digest::sha256_hex;
+use crate::flags::ChainspecFile;
 use crate::output::{self, Format};
 
 const AFTER_HELP: &str = "\
@@ -184,35 +187,16 @@ fn group_entry_points(args: &Args) -> anyhow::Result<Vec<Vec<String>>> {
 }
 
 /// The protocol from --protocol (mainnet table) and/or --chainspec (any network).
-pub fn resolve_protocol(
+fn resolve_protocol(
     version: Option<ProtocolVersion>,
     chainspec: Option<&Path>,
 ) -> anyhow::Result<Protocol> {
-    match (version, chainspec) {
-        (Some(version), None) => Ok(Protocol::mainnet(version)?),
-        (version, Some(path)) => {
-            let text = fs_err::read(path)?;
-            let parsed = std::str::from_utf8(&text)
-                .map_err(|e| anyhow::anyhow!("{e}"))
-                .and_then(|s| repro_core::parse_chainspec(s).map_err(Into::into))
-                .with_context(|| format!("reading chainspec {}", path.display()))?;
-            if let Some(version) = version
-                && version != parsed.version
-            {
-                bail!(
-                    "--protocol {version} disagrees with the chainspec's [protocol] version {} ({})",
-                    parsed.version,
-                    path.display()
-                );
-            }
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            Ok(Protocol::from_chainspec(&parsed, &name, &text)?)
-        }
-        (None, None) => bail!("give --protocol VERSION or --chainspec FILE"),
-    }
+    let file = chainspec.map(ChainspecFile::read).transpose()?;
+    let explicit = Explicit {
+        protocol: version,
+        chainspec: file.as_ref().map(ChainspecFile::as_chainspec),
+    };
+    Ok(repro_verify::config::explicit_protocol(&explicit)?)
 }
 
 fn rejected(

@@ -5,16 +5,18 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use repro_core::{Protocol, ProtocolVersion};
-
-use super::build::BuildOpts;
-use super::fetch::ClientArgs;
-use crate::Outcome;
-use crate::output::{self, Format};
-use crate::verify::{self, ConfigSource, Rebuilt};
 use repro_chain::bundle::Bundle;
-use repro_chain::install::{self, Install, Installer, Requested};
+use repro_chain::install::{self, Install, Requested};
 use repro_chain::rpc::HttpSource;
+use repro_core::ProtocolVersion;
+use repro_verify::config::Explicit;
+use repro_verify::wire::VerifyDoc;
+use repro_verify::{Artifacts, Rebuilt};
+
+use crate::Outcome;
+use crate::flags::{BuildOpts, ChainspecFile, ClientArgs};
+use crate::output::{self, Format};
+use crate::progress::StderrProgress;
 
 const AFTER_HELP: &str = "\
 Stages (each with both sides' sha256):
@@ -153,50 +155,43 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         _ => bail!("give one of --node URL HASH, --bundle DIR or --transaction-json FILE"),
     };
 
-    if let (Some(dir), Installer::StoredContract { contract_hash, .. }) =
-        (&crate_dir, &install.installer)
-    {
-        bail!(
-            "this transaction installed its contract(s) by calling the stored contract {contract_hash} (a factory), so there is no uploaded session to rebuild: verify the factory's own install transaction against {} instead; without CRATE_DIR this transaction is checked by replaying the factory's proven stored bytes",
-            dir.display()
-        );
-    }
-    let (protocol, configuration) = configuration(&args, &install)?;
-
     if crate_dir.is_some() && !args.wasm.is_empty() {
         bail!("give either CRATE_DIR (to build it) or --wasm FILE (already built), not both");
     }
-    let rebuilt = match &crate_dir {
-        None => args
-            .wasm
-            .iter()
-            .map(|path| {
-                Ok(Rebuilt {
-                    package: path.display().to_string(),
-                    bytes: fs_err::read(path)?,
-                })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?,
-        Some(dir) => {
-            let out = tempfile::tempdir().context("creating a temporary build output directory")?;
-            let req =
-                args.build
-                    .request(dir.clone(), args.packages.clone(), out.path().to_path_buf())?;
-            let built = super::build::build_with_progress(&req)?;
-            built
-                .artifacts
+    let chainspec = args
+        .chainspec
+        .as_deref()
+        .map(ChainspecFile::read)
+        .transpose()?;
+    let explicit = Explicit {
+        protocol: args.protocol,
+        chainspec: chainspec.as_ref().map(ChainspecFile::as_chainspec),
+    };
+    // Kept until the report is made: the build writes its artifacts there.
+    let out = tempfile::tempdir().context("creating a temporary build output directory")?;
+    let artifacts = match &crate_dir {
+        None if args.wasm.is_empty() => Artifacts::None,
+        None => Artifacts::Files(
+            args.wasm
                 .iter()
-                .map(|a| {
+                .map(|path| {
                     Ok(Rebuilt {
-                        package: a.package.clone(),
-                        bytes: fs_err::read(&a.path)?,
+                        package: path.display().to_string(),
+                        bytes: fs_err::read(path)?,
                     })
                 })
-                .collect::<anyhow::Result<Vec<_>>>()?
-        }
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        ),
+        Some(dir) => Artifacts::Build(Box::new(args.build.request(
+            dir.clone(),
+            args.packages.clone(),
+            out.path().to_path_buf(),
+        )?)),
     };
-
-    let mut report = verify::verify(install, &protocol, configuration, &rebuilt);
+    let mut progress = StderrProgress::new();
+    let report = repro_verify::run(install, &explicit, artifacts, &mut progress);
+    progress.finish();
+    let mut report = report?;
     if let Some(rerun) = &mut report.rerun {
         rerun.command = rerun
             .suggested_protocol
@@ -204,8 +199,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .map(|v| rerun_command(std::env::args().skip(1), v));
     }
     match args.format {
-        Format::Json => output::print_json("verify", &report)?,
-        Format::Text => output::print_text(&verify::render_text(&report))?,
+        Format::Json => output::print_json("verify", &VerifyDoc::from(&report))?,
+        Format::Text => output::print_text(&repro_verify::text::render_text(&report))?,
     }
     Ok(if report.verdict.is_positive() {
         Outcome::Success
@@ -246,108 +241,4 @@ fn shell_word(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
-}
-
-/// The replay configuration: --chainspec / --protocol, else the executing block's protocol
-/// version in the built-in mainnet table.
-fn configuration(args: &Args, install: &Install) -> anyhow::Result<(Protocol, ConfigSource)> {
-    if args.protocol.is_some() || args.chainspec.is_some() {
-        let protocol = super::replay::resolve_protocol(args.protocol, args.chainspec.as_deref())?;
-        let from = match &args.chainspec {
-            Some(f) => format!("chainspec {}", f.display()),
-            None => "--protocol, built-in mainnet table".into(),
-        };
-        let version = protocol.version().to_string();
-        if let Some(block) = &install.block
-            && block.protocol_version != version
-        {
-            tracing::warn!(
-                "replaying with protocol {version} but the executing block ran protocol {}",
-                block.protocol_version
-            );
-        }
-        return Ok((
-            protocol,
-            ConfigSource {
-                protocol_version: version,
-                from,
-                assumption: None,
-            },
-        ));
-    }
-    // The executing block's protocol version; without the block, the one the node wrote into the
-    // installed Contract record (2.x effects carry it).
-    let (text, from) = match (&install.block, install.contracts.first()) {
-        (Some(block), _) => (block.protocol_version.as_str(), "the executing block's"),
-        (None, Some(c)) => (
-            c.record_protocol_version.as_str(),
-            "the installed Contract record's (the block is not available)",
-        ),
-        (None, None) => bail!(
-            "the executing block is not available, so its protocol version is unknown: give --protocol VERSION or --chainspec FILE"
-        ),
-    };
-    let version: ProtocolVersion = text
-        .parse()
-        .map_err(|e| anyhow::anyhow!("the protocol version `{text}`: {e}"))?;
-    let chain = &install.transaction.chain_name;
-    if chain == "casper" {
-        return Ok((
-            Protocol::mainnet(version)?,
-            ConfigSource {
-                protocol_version: version.to_string(),
-                from: format!("{from} protocol version, built-in mainnet table"),
-                assumption: None,
-            },
-        ));
-    }
-    // Another network: the node's own chainspec, if it is the one of that protocol version (a
-    // node serves its current chainspec, which is not the one of an older block).
-    let node = install
-        .node_chainspec
-        .as_deref()
-        .map(|text| repro_core::parse_chainspec(text).map(|parsed| (parsed, text)));
-    let mut why_not_node = String::from("the node served no chainspec");
-    match node {
-        Some(Ok((parsed, text))) if parsed.version == version => {
-            let protocol =
-                Protocol::from_chainspec(&parsed, "the node's chainspec", text.as_bytes())?;
-            let network_note = match &parsed.network {
-                Some(n) if n != chain => Some(format!(
-                    "the node's chainspec names network `{n}`, the transaction chain `{chain}`"
-                )),
-                _ => None,
-            };
-            return Ok((
-                protocol,
-                ConfigSource {
-                    protocol_version: version.to_string(),
-                    from: format!(
-                        "the node's chainspec (info_get_chainspec, protocol {version} = {from})"
-                    ),
-                    assumption: network_note,
-                },
-            ));
-        }
-        Some(Ok((parsed, _))) => {
-            why_not_node = format!(
-                "the node's chainspec is for protocol {}, not {version}",
-                parsed.version
-            );
-        }
-        Some(Err(e)) => why_not_node = format!("the node's chainspec does not parse: {e}"),
-        None => {}
-    }
-    let protocol = Protocol::mainnet(version)?;
-    let assumption = Some(format!(
-        "chain `{chain}` is not mainnet (`casper`) and {why_not_node}: its Wasm configuration was assumed to be mainnet {version}'s; give --chainspec for that network's own"
-    ));
-    Ok((
-        protocol,
-        ConfigSource {
-            protocol_version: version.to_string(),
-            from: format!("{from} protocol version, built-in mainnet table"),
-            assumption,
-        },
-    ))
 }

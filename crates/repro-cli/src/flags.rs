@@ -1,0 +1,182 @@
+//! The flag groups several subcommands share: how to build (`build`, `verify`) and how to talk
+//! to a node (`fetch`, `verify`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use repro_build::{BuildRequest, CacheConfig, HostEnv, Limits, LockAt, PostProcess, Remap};
+use repro_chain::rpc::ClientOptions;
+
+/// How to build: the options `build` and `verify` share.
+#[derive(Debug, clap::Args)]
+pub struct BuildOpts {
+    /// Toolchain to use instead of the crate's pin (e.g. nightly-2023-03-25).
+    #[arg(long)]
+    pub toolchain: Option<String>,
+    /// Compilation target.
+    #[arg(long, default_value = "wasm32-unknown-unknown", value_parser = ["wasm32-unknown-unknown", "wasm32v1-none"])]
+    pub target: String,
+    /// Features to enable (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// Do not enable default features.
+    #[arg(long)]
+    pub no_default_features: bool,
+    /// Without a Cargo.lock: reconstruct it as of DATE (YYYY-MM-DD = end of that day UTC,
+    /// or YYYY-MM-DDTHH:MM:SSZ), or `git` for the last commit's time.
+    #[arg(long, value_name = "DATE|git")]
+    pub lock_at: Option<String>,
+    /// Map a path of this build to another builder's, as embedded in panic locations
+    /// (--remap-path-prefix). FROM may be a token, see below.
+    #[arg(long, value_name = "FROM=TO")]
+    pub remap: Vec<String>,
+    /// Post-processing: `none` keeps cargo's exact output; `custom` removes every custom section
+    /// (wasm-strip semantics).
+    #[arg(long, value_enum, default_value_t = Strip::None)]
+    pub strip: Strip,
+    /// Never install a toolchain nor touch the network (dependencies must be in $CARGO_HOME).
+    #[arg(long)]
+    pub offline: bool,
+    /// Wall-clock limit of each cargo step, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub time_limit: u64,
+    /// Address-space limit of every process of the build, in MiB (0: none).
+    #[arg(long, value_name = "MIB", default_value_t = 16384)]
+    pub memory_limit: u64,
+    /// Do not look up nor store results in the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Cache directory [default: $XDG_CACHE_HOME/casper-repro or ~/.cache/casper-repro].
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Nightly whose cargo reconstructs locks (--publish-time) and vendors for old cargo.
+    #[arg(long, default_value = repro_build::DEFAULT_RESOLVER_TOOLCHAIN)]
+    pub resolver_toolchain: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Strip {
+    None,
+    Custom,
+}
+
+impl BuildOpts {
+    /// The build request for `crate_dir` with these options.
+    pub fn request(
+        &self,
+        crate_dir: PathBuf,
+        packages: Vec<String>,
+        out_dir: PathBuf,
+    ) -> anyhow::Result<BuildRequest> {
+        let host = HostEnv::from_process();
+        let cache_dir = self.cache_dir.clone().unwrap_or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| host.home.join(".cache"))
+                .join("casper-repro")
+        });
+        let lock_at = self.lock_at.as_deref().map(LockAt::parse).transpose()?;
+        let remaps = self
+            .remap
+            .iter()
+            .map(|r| Remap::parse(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let post_process: Vec<Arc<dyn PostProcess>> = match self.strip {
+            Strip::None => Vec::new(),
+            Strip::Custom => vec![Arc::new(StripCustom)],
+        };
+        Ok(BuildRequest {
+            crate_dir,
+            packages,
+            toolchain: self.toolchain.clone(),
+            target: self.target.clone(),
+            features: self.features.clone(),
+            no_default_features: self.no_default_features,
+            lock_at,
+            remaps,
+            post_process,
+            out_dir,
+            offline: self.offline,
+            limits: Limits {
+                wall_clock: Duration::from_secs(self.time_limit),
+                memory_bytes: (self.memory_limit > 0).then(|| self.memory_limit * 1024 * 1024),
+            },
+            cache: CacheConfig {
+                dir: cache_dir,
+                enabled: !self.no_cache,
+            },
+            resolver_toolchain: self.resolver_toolchain.clone(),
+            host,
+            tool_argv: std::env::args().collect(),
+            tool_name: "casper-repro".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+        })
+    }
+}
+
+/// `--strip custom`: removes every custom section (id 0), keeping every other section's bytes as
+/// they are, with wabt `wasm-strip` semantics (section sizes re-encoded as minimal LEB128, as wabt
+/// writes them). Lives here, not in repro-build, because it reads Wasm structure.
+#[derive(Debug)]
+pub struct StripCustom;
+
+impl PostProcess for StripCustom {
+    fn name(&self) -> &str {
+        "strip-custom-sections"
+    }
+
+    fn apply(&self, wasm: &[u8]) -> Result<Vec<u8>, String> {
+        repro_diff::strip_custom_sections(wasm)
+    }
+}
+
+/// Options of the JSON-RPC client.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientArgs {
+    /// Time limit of one request to the node, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Further attempts after a failed request (time-out, connection error, HTTP 5xx).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
+}
+
+impl ClientArgs {
+    pub fn options(&self) -> ClientOptions {
+        ClientOptions {
+            timeout: std::time::Duration::from_secs(self.timeout.max(1)),
+            retries: self.retries,
+            ..ClientOptions::default()
+        }
+    }
+}
+
+/// A `--chainspec FILE` read from disk, as repro-verify's configuration policy takes it.
+#[derive(Debug)]
+pub struct ChainspecFile {
+    shown: String,
+    name: String,
+    text: Vec<u8>,
+}
+
+impl ChainspecFile {
+    pub fn read(path: &std::path::Path) -> anyhow::Result<Self> {
+        Ok(ChainspecFile {
+            shown: path.display().to_string(),
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            text: fs_err::read(path)?,
+        })
+    }
+
+    pub fn as_chainspec(&self) -> repro_verify::config::Chainspec<'_> {
+        repro_verify::config::Chainspec {
+            shown: &self.shown,
+            name: &self.name,
+            text: &self.text,
+        }
+    }
+}

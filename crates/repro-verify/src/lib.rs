@@ -1,0 +1,22 @@
+//! Verification as a library: from an install read off the chain (`repro-chain`) and a source
+//! (built with `repro-build`, or artifacts built elsewhere) to a staged, explained verdict, through
+//! the node's processing (`repro-core`) and the structural diff (`repro-diff`).
+//!
+//! - [`config`]: which Wasm configuration the replay uses, and why;
+//! - [`profiles`]: the mainnet cost tables as repro-diff cost profiles;
+//! - [`stages::verify`]: the three comparisons and the verdict; [`run::run`] the whole pipeline;
+//! - [`model`]: the result as types; [`text`] renders it for people, [`wire`] is its JSON.
+//!
+//! No I/O beyond what it is handed (the build it is asked to run, the artifacts it reads); it never
+//! prints.
+
+pub mod config;
+pub mod model;
+pub mod profiles;
+pub mod run;
+pub mod stages;
+pub mod text;
+pub mod wire;
+
+pub use model::*;
+pub use run::{Artifacts, VerifyError, run};

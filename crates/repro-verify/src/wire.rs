@@ -1,0 +1,169 @@
+//! The JSON documents: their own serialisation types, apart from the model, so that a change of a
+//! model type cannot change a document by accident. Every document is an envelope
+//! `{"schema_version": N, "kind": KIND, ...}` (see docs/json-schema.md).
+
+use repro_chain::install::Install;
+use repro_diff::{Cause, DiffReport};
+use serde::Serialize;
+
+use crate::model::{self, Comparison};
+
+/// Version of every JSON document. Bump it on any change of a document's shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// `{"schema_version": N, "kind": KIND, ...payload}`.
+#[derive(Debug, Serialize)]
+pub struct Envelope<'a, T: Serialize> {
+    pub schema_version: u32,
+    pub kind: &'a str,
+    #[serde(flatten)]
+    pub payload: &'a T,
+}
+
+impl<'a, T: Serialize> Envelope<'a, T> {
+    pub fn new(kind: &'a str, payload: &'a T) -> Self {
+        Envelope {
+            schema_version: SCHEMA_VERSION,
+            kind,
+            payload,
+        }
+    }
+}
+
+/// `verify`: the whole verification.
+#[derive(Debug, Serialize)]
+pub struct VerifyDoc<'a> {
+    pub verdict: &'static str,
+    pub summary: &'a str,
+    pub install: &'a Install,
+    pub configuration: ConfigDoc<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<RebuildDoc<'a>>,
+    pub contracts: Vec<ContractDoc<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerun: Option<RerunDoc<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConfigDoc<'a> {
+    pub protocol_version: &'a str,
+    pub from: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assumption: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RebuildDoc<'a> {
+    pub package: &'a str,
+    #[serde(flatten)]
+    pub stage: StageDoc<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ContractDoc<'a> {
+    pub contract_hash: &'a str,
+    pub entry_points: &'a [String],
+    pub stored_sha256: &'a str,
+    pub stages: Vec<StageDoc<'a>>,
+    pub verdict: &'static str,
+}
+
+/// One comparison: A is the chain's side, B ours.
+#[derive(Debug, Serialize)]
+pub struct StageDoc<'a> {
+    /// `rebuild-vs-upload`, `replay-upload-vs-stored`, `replay-rebuild-vs-stored`.
+    pub stage: &'static str,
+    /// `identical`, `identical-after-normalisation`, `different`, `replay-rejected`.
+    pub outcome: &'static str,
+    pub a_sha256: &'a str,
+    pub b_sha256: Option<&'a str>,
+    /// The normalisation that made them equal, by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normalisation: Option<String>,
+    /// Why the replay or the diff failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[Cause]>::is_empty")]
+    pub causes: &'a [Cause],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<&'a DiffReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RerunDoc<'a> {
+    pub reason: &'a str,
+    pub fitting_protocols: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggested_protocol: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<&'a str>,
+}
+
+impl<'a> From<&'a model::Stage> for StageDoc<'a> {
+    fn from(s: &'a model::Stage) -> Self {
+        let (normalisation, error, diff) = match &s.comparison {
+            Comparison::EqualAfterNormalisation(steps) => (
+                Some(
+                    steps
+                        .iter()
+                        .map(|n| n.describe())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+                None,
+                None,
+            ),
+            Comparison::Different {
+                diff, diff_error, ..
+            } => (None, diff_error.as_deref(), diff.as_deref()),
+            Comparison::Rejected { reason } => (None, Some(reason.as_str()), None),
+            Comparison::Identical => (None, None, None),
+        };
+        StageDoc {
+            stage: s.kind.as_str(),
+            outcome: s.comparison.outcome(),
+            a_sha256: &s.a_sha256,
+            b_sha256: s.b_sha256.as_deref(),
+            normalisation,
+            error,
+            causes: s.comparison.causes(),
+            diff,
+        }
+    }
+}
+
+impl<'a> From<&'a model::Report> for VerifyDoc<'a> {
+    fn from(r: &'a model::Report) -> Self {
+        VerifyDoc {
+            verdict: r.verdict.as_str(),
+            summary: &r.summary,
+            install: &r.install,
+            configuration: ConfigDoc {
+                protocol_version: &r.configuration.protocol_version,
+                from: &r.configuration.from,
+                assumption: r.configuration.assumption.as_deref(),
+            },
+            rebuild: r.rebuild.as_ref().map(|b| RebuildDoc {
+                package: &b.package,
+                stage: (&b.stage).into(),
+            }),
+            contracts: r
+                .contracts
+                .iter()
+                .map(|c| ContractDoc {
+                    contract_hash: &c.contract_hash,
+                    entry_points: &c.entry_points,
+                    stored_sha256: &c.stored_sha256,
+                    stages: c.stages.iter().map(StageDoc::from).collect(),
+                    verdict: c.verdict.as_str(),
+                })
+                .collect(),
+            rerun: r.rerun.as_ref().map(|x| RerunDoc {
+                reason: &x.reason,
+                fitting_protocols: &x.fitting_protocols,
+                suggested_protocol: x.suggested_protocol.as_deref(),
+                command: x.command.as_deref(),
+            }),
+        }
+    }
+}
