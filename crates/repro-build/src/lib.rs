@@ -18,6 +18,9 @@
 //! [`Progress`] sink, diagnostics to `tracing`) and never reads argv (the caller passes what it
 //! wants recorded).
 
+// A library never prints: results are returned, logs go through `tracing`.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -148,7 +151,7 @@ pub struct BuildRequest {
 }
 
 /// One artifact written to the out dir.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Artifact {
     pub package: String,
     pub file: String,
@@ -169,7 +172,7 @@ pub struct BuildOutput {
 }
 
 /// The cache entry's manifest.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 struct CacheManifest {
     key: String,
     artifacts: Vec<(String, String)>, // (package, file)

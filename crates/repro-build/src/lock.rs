@@ -120,7 +120,7 @@ pub fn utc_from_unix(secs: i64) -> String {
 }
 
 /// How the pinned cargo reaches crates.io.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RegistryAccess {
     /// The sparse index, as this cargo does by default (1.70+) or by config (1.68, 1.69).
@@ -203,7 +203,7 @@ pub fn rewrite_lock_version(lock: &str, version: u32) -> String {
 }
 
 /// What reconstruction did, for the provenance.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Reconstruction {
     /// The cut-off instant given to `--publish-time`.
     pub publish_time: String,
@@ -227,7 +227,7 @@ pub struct Reconstruction {
 }
 
 /// One `cargo update --precise` of a yanked version.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct YankedPin {
     pub name: String,
     pub from: String,
@@ -235,7 +235,7 @@ pub struct YankedPin {
 }
 
 /// A requirement only a later-yanked version satisfied at the cut-off.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct YankedRequirement {
     pub name: String,
     /// The requirement as cargo reported it (`^1.6.0`).

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub const PROVENANCE_SCHEMA_VERSION: u32 = 1;
 
 /// Everything that went into one artifact.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Provenance {
     pub schema_version: u32,
     pub tool: ToolInfo,
@@ -34,7 +34,7 @@ pub struct Provenance {
     pub limits: LimitsInfo,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
@@ -42,7 +42,7 @@ pub struct ToolInfo {
     pub argv: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct ArtifactInfo {
     pub file: String,
     pub package: String,
@@ -53,7 +53,7 @@ pub struct ArtifactInfo {
     pub cargo_output_sha256: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct ToolchainInfo {
     pub name: String,
     /// `--toolchain` or the pin file (relative to the workspace root).
@@ -64,13 +64,13 @@ pub struct ToolchainInfo {
     pub cargo_v: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct RemapInfo {
     pub given: String,
     pub flag: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct StepInfo {
     pub name: String,
     pub program: String,
@@ -80,7 +80,7 @@ pub struct StepInfo {
     pub cwd: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct LockInfo {
     /// `committed` or `reconstructed`.
     pub origin: String,
@@ -95,7 +95,7 @@ pub struct LockInfo {
     pub packages: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct SourceInfo {
     /// sha256 over the workspace tree (relative paths, kinds, contents; `target/` and `.git/` left out).
     pub tree_sha256: String,
@@ -104,14 +104,14 @@ pub struct SourceInfo {
     pub crate_dir: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct PostProcessInfo {
     pub step: String,
     pub input_sha256: String,
     pub output_sha256: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct LimitsInfo {
     pub wall_clock_secs: u64,
     pub memory_bytes_per_process: Option<u64>,

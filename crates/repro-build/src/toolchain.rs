@@ -11,7 +11,7 @@ use crate::exec::{HostEnv, Invocation};
 use crate::{Progress, ProgressEvent};
 
 /// Where the toolchain name came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PinSource {
     /// A `rust-toolchain(.toml)` file; path relative to the workspace root.
@@ -69,7 +69,7 @@ pub fn parse_pin(text: &str) -> Result<String, String> {
 }
 
 /// A resolved, installed and verified toolchain.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Toolchain {
     /// The name as pinned (`nightly-2023-01-09`, `1.77.2`).
     pub name: String,

@@ -19,7 +19,7 @@ pub const RESPONSES: &str = "responses.json";
 pub const FORMAT: u32 = 1;
 
 /// One JSON-RPC call and the node's `result`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Call {
     pub method: String,
     pub params: Value,
@@ -27,7 +27,7 @@ pub struct Call {
 }
 
 /// The recorded answers of one verification.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Bundle {
     pub format: u32,
     /// `node-1.5` or `sidecar-2.x`, as far as the answers show.

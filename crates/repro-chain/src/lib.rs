@@ -10,6 +10,9 @@
 //! bytesrepr form the node also sends (the stored value's hex and the merkle proof), again with
 //! casper-types.
 
+// A library never prints: results are returned, logs go through `tracing`.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+
 pub mod bundle;
 pub mod install;
 pub mod proof;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use repro_build::{BuildRequest, CacheConfig, HostEnv, Limits, LockAt, PostProcess, Remap};
-use repro_chain::rpc::ClientOptions;
+use crate::repro_build::{BuildRequest, CacheConfig, HostEnv, Limits, LockAt, PostProcess, Remap};
+use crate::repro_chain::rpc::ClientOptions;
 
 /// How to build: the options `build` and `verify` share.
 #[derive(Debug, clap::Args)]
@@ -51,7 +51,7 @@ pub struct BuildOpts {
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
     /// Nightly whose cargo reconstructs locks (--publish-time) and vendors for old cargo.
-    #[arg(long, default_value = repro_build::DEFAULT_RESOLVER_TOOLCHAIN)]
+    #[arg(long, default_value = crate::repro_build::DEFAULT_RESOLVER_TOOLCHAIN)]
     pub resolver_toolchain: String,
 }
 
@@ -127,7 +127,7 @@ impl PostProcess for StripCustom {
     }
 
     fn apply(&self, wasm: &[u8]) -> Result<Vec<u8>, String> {
-        repro_diff::strip_custom_sections(wasm)
+        crate::repro_diff::strip_custom_sections(wasm)
     }
 }
 

@@ -5,15 +5,15 @@
 //! Exit status: 0 success (or "identical" / "verified"), 1 a negative verdict ("different",
 //! "mismatch"), 2 an error (bad input, rejected module, I/O). A panic is a bug.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)]
-
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// The libraries below repro-verify, reached through it: the binary's only arrow is cli → verify.
+use repro_verify::{repro_build, repro_chain, repro_core, repro_diff};
+
 mod cmd;
-mod digest;
 mod flags;
 mod output;
 mod progress;

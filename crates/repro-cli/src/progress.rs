@@ -5,13 +5,13 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
+use crate::repro_build::{BuildRequest, Progress, ProgressEvent};
 use anyhow::Context;
-use repro_build::{BuildRequest, Progress, ProgressEvent};
 
 /// Runs one build with progress on stderr.
-pub fn build_with_progress(req: &BuildRequest) -> anyhow::Result<repro_build::BuildOutput> {
+pub fn build_with_progress(req: &BuildRequest) -> anyhow::Result<crate::repro_build::BuildOutput> {
     let mut progress = StderrProgress::new();
-    let out = repro_build::build(req, &mut progress);
+    let out = crate::repro_build::build(req, &mut progress);
     progress.finish();
     let out = out.with_context(|| format!("building {}", req.crate_dir.display()))?;
     if out.cache_hit && progress.level != Level::Quiet {

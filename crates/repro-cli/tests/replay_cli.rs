@@ -349,6 +349,9 @@ fn protocols_lists_every_known_version() {
     let r = run(bin().args(["protocols", "--format", "json"]));
     assert_eq!(r.code, 0);
     let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    insta::with_settings!({sort_maps => true}, {
+        insta::assert_json_snapshot!("protocols_json", doc);
+    });
     let listed: Vec<&str> = doc["protocols"]
         .as_array()
         .unwrap()

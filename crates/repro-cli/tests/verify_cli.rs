@@ -236,9 +236,16 @@ fn fetch_saves_a_bundle_that_verifies_offline() {
         &hash,
         "-o",
         dir.to_str().unwrap(),
+        "--format",
+        "json",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     drop(node);
+    let mut doc = stdout_json(&out);
+    doc["bundle"] = "[BUNDLE]".into();
+    insta::with_settings!({sort_maps => true}, {
+        insta::assert_json_snapshot!("fetch_json", doc);
+    });
     let engine = load(&case.join("engine.json"));
     let sha = |p: &Path| {
         use sha2::Digest;

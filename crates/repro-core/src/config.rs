@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::version::ProtocolVersion;
 
 /// Wasm limits and opcode costs of one network at one protocol version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WasmConfig {
     /// Maximum linear memory in 64 KiB pages; becomes the maximum of the `env.memory` import when
     /// the module's own memory has none.
@@ -21,7 +21,7 @@ pub struct WasmConfig {
 }
 
 /// Opcode costs, named as in the chainspec.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OpcodeCosts {
     pub bit: u32,
     pub add: u32,
@@ -50,7 +50,7 @@ pub struct OpcodeCosts {
 }
 
 /// Control-flow costs: one number for the whole class (≤1.4.9) or one per opcode (1.4.13+).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum ControlFlowCosts {
     Flat(u32),
@@ -58,7 +58,7 @@ pub enum ControlFlowCosts {
 }
 
 /// Per-opcode control-flow costs (1.4.13 and later).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ControlFlow {
     pub block: u32,
     #[serde(rename = "loop")]
@@ -80,7 +80,7 @@ pub struct ControlFlow {
 }
 
 /// `br_table` costs `cost + targets × size_multiplier` (the default target is not counted).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BrTableCost {
     pub cost: u32,
     pub size_multiplier: u32,

@@ -11,7 +11,7 @@ use crate::version::ProtocolVersion;
 ///
 /// `node_error` is the text of the execution engine's error for this case (what the node put in
 /// the execution result); `reason` classifies it and says what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, schemars::JsonSchema)]
 pub struct Rejection {
     pub protocol: ProtocolVersion,
     pub line: Line,
@@ -44,7 +44,7 @@ impl fmt::Display for Rejection {
 }
 
 /// Where in the node's processing the module fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
     /// `wasm_prep::preprocess`, run when session code starts.
@@ -66,7 +66,7 @@ impl fmt::Display for Stage {
 }
 
 /// The reason for a rejection, classified.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Reason {
     /// The node's parser failed for another reason (truncated, malformed, unsupported encoding).
@@ -113,7 +113,7 @@ pub enum Reason {
 }
 
 /// The node's validation checks (1.4.8+), named after the execution engine's functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ValidationCheck {
     ValidAccess,

@@ -18,6 +18,9 @@
 //! Architecture invariant: this crate never spawns a process, never prints, and never touches the
 //! network or the file system.
 
+// A library never prints: results are returned, logs go through `tracing`.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+
 mod config;
 mod error;
 mod line;
@@ -41,7 +44,7 @@ pub use version::{ParseVersionError, ProtocolVersion};
 use crate::lines::{Failure, Run};
 
 /// Where a protocol's Wasm configuration came from.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum ConfigSource {
     /// casper-repro's built-in table of mainnet releases.
@@ -55,7 +58,7 @@ pub enum ConfigSource {
 }
 
 /// A protocol version with everything that decides how its node processes Wasm.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Protocol {
     version: ProtocolVersion,
     pipeline: Pipeline,

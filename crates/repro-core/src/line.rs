@@ -65,6 +65,16 @@ impl Serialize for Line {
     }
 }
 
+impl schemars::JsonSchema for Line {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Line".into()
+    }
+    /// The release line's id (`Line::id`).
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string"})
+    }
+}
+
 impl fmt::Display for Line {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.crates())
@@ -72,7 +82,7 @@ impl fmt::Display for Line {
 }
 
 /// The gas rules the execution engine built from the chainspec's opcode costs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum GasRules {
     /// pwasm-utils `rules::Set`: one cost per instruction class, flat control flow, `regular` for
@@ -86,7 +96,7 @@ pub enum GasRules {
 }
 
 /// The checks `preprocess` ran before instrumenting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Checks {
     /// A Memory section must exist; an empty one slips through and then panics the node's
@@ -99,7 +109,7 @@ pub enum Checks {
 }
 
 /// Everything that decides how a module is processed at one protocol version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub struct Pipeline {
     pub line: Line,
     pub rules: GasRules,

@@ -10,7 +10,7 @@ use crate::line::{Checks, GasRules, Line};
 use crate::version::ProtocolVersion;
 
 /// Shape of a module at one point of the pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Shape {
     /// Serialized size in bytes (detailed records only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -23,7 +23,7 @@ pub struct Shape {
 }
 
 /// One step of the node's processing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
     /// The node's parser read the module.
@@ -87,7 +87,7 @@ pub enum Step {
 }
 
 /// The record of one replay: what ran, with which configuration, and each step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TransformationRecord {
     pub protocol: ProtocolVersion,
     pub line: Line,

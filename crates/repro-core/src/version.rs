@@ -61,6 +61,15 @@ impl Serialize for ProtocolVersion {
     }
 }
 
+impl schemars::JsonSchema for ProtocolVersion {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ProtocolVersion".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "pattern": "^[0-9]+\\.[0-9]+\\.[0-9]+$"})
+    }
+}
+
 impl<'de> Deserialize<'de> for ProtocolVersion {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;

@@ -11,6 +11,9 @@
 //! - a step the engine failed for a reason outside Wasm processing is accepted by our
 //!   preprocessing (it is reported, and counted, not silently skipped).
 
+// A test reports its tally on stderr (shown with --nocapture).
+#![allow(clippy::print_stderr)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -17,9 +17,12 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// scenario → session step index → (wasm file, entry-point sets).
+type Installs = BTreeMap<String, BTreeMap<usize, (String, Vec<Vec<String>>)>>;
+
 /// scenario → session step index → (wasm file, entry-point sets), from any engine that installed it.
-fn installs() -> BTreeMap<String, BTreeMap<usize, (String, Vec<Vec<String>>)>> {
-    let mut out: BTreeMap<String, BTreeMap<usize, (String, Vec<Vec<String>>)>> = BTreeMap::new();
+fn installs() -> Installs {
+    let mut out: Installs = BTreeMap::new();
     let mut files = Vec::new();
     for engine in std::fs::read_dir(root().join("testdata/oracle")).unwrap() {
         let engine = engine.unwrap().path();

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// Which input an error or a fact refers to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Input {
     /// The first module of a diff.

@@ -32,7 +32,7 @@ pub trait CostProfile {
 }
 
 /// The metering import and the constants charged at its call sites.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct MeteringFacts {
     /// `module.name` of the import.
     pub import: String,
@@ -47,7 +47,7 @@ pub struct MeteringFacts {
 }
 
 /// The stack limiter's global and limit constants.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct StackLimiterFacts {
     /// Index of the stack-height global.
     pub global: u32,
@@ -58,7 +58,7 @@ pub struct StackLimiterFacts {
 }
 
 /// The memory-grow counter function.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct GrowCounterFacts {
     /// Function index.
     pub function_index: u32,
@@ -67,7 +67,7 @@ pub struct GrowCounterFacts {
 }
 
 /// Everything instrumentation-related found in one module.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct InstrumentationFacts {
     /// Metering import, if any.
     pub metering: Option<MeteringFacts>,
@@ -78,7 +78,7 @@ pub struct InstrumentationFacts {
 }
 
 /// How well one caller-supplied profile explains a module's instrumentation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ProfileFit {
     /// The profile's name.
     pub profile: String,
@@ -98,7 +98,7 @@ pub struct ProfileFit {
 }
 
 /// What role a constant plays in instrumented code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConstRole {
     /// `i32.const N; call METER`.

@@ -20,6 +20,9 @@
 //! assert_eq!(report.functions.counts.constants_only, 1);
 //! ```
 
+// A library never prints: results are returned, logs go through `tracing`.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+
 mod align;
 mod causes;
 mod diff;

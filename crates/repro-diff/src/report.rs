@@ -7,7 +7,7 @@ use crate::instrument::{ConstRole, InstrumentationFacts, ProfileFit};
 use crate::strings::PathFacts;
 
 /// Size and digest of a whole module.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ModuleInfo {
     /// Byte length.
     pub size: usize,
@@ -16,7 +16,7 @@ pub struct ModuleInfo {
 }
 
 /// One section as seen in one module.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SectionSide {
     /// Offset of the section payload.
     pub offset: usize,
@@ -29,7 +29,7 @@ pub struct SectionSide {
 }
 
 /// Whether something is the same on both sides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Same bytes.
@@ -43,7 +43,7 @@ pub enum Status {
 }
 
 /// A section aligned across both modules (custom sections by name).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SectionRow {
     /// `type`, `import`, … or the custom section's name.
     pub name: String,
@@ -58,7 +58,7 @@ pub struct SectionRow {
 }
 
 /// Kind of an item-level change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     /// Only in B.
@@ -70,7 +70,7 @@ pub enum Change {
 }
 
 /// An item (type, import, export, global, table, memory, element, start) that differs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ItemChange {
     /// Section the item belongs to.
     pub section: String,
@@ -89,7 +89,9 @@ pub struct ItemChange {
 }
 
 /// Class of an aligned function pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FunctionClass {
     /// Same position, same bytes.
@@ -107,7 +109,7 @@ pub enum FunctionClass {
 }
 
 /// A function on one side.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct FunctionRef {
     /// Absolute function index (imports first).
     pub index: u32,
@@ -122,7 +124,7 @@ pub struct FunctionRef {
 }
 
 /// One differing constant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ConstChange {
     /// What the constant is for.
     pub role: ConstRole,
@@ -135,7 +137,7 @@ pub struct ConstChange {
 }
 
 /// A function pair that is not identical (or an unpaired function).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct FunctionEntry {
     /// The class.
     pub class: FunctionClass,
@@ -159,7 +161,7 @@ pub struct FunctionEntry {
 }
 
 /// Counts per class.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct FunctionCounts {
     /// Identical.
     pub identical: usize,
@@ -176,7 +178,7 @@ pub struct FunctionCounts {
 }
 
 /// The function-level comparison.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct FunctionsDiff {
     /// Imported functions in A.
     pub imports_a: u32,
@@ -193,7 +195,7 @@ pub struct FunctionsDiff {
 }
 
 /// A data segment on one side.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SegmentSide {
     /// Mode and offset expression.
     pub placement: String,
@@ -204,7 +206,7 @@ pub struct SegmentSide {
 }
 
 /// A data segment aligned by index.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SegmentRow {
     /// Segment index.
     pub index: u32,
@@ -217,7 +219,7 @@ pub struct SegmentRow {
 }
 
 /// Data comparison: segments and the printable strings that differ.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DataDiff {
     /// Every segment of both sides.
     pub segments: Vec<SegmentRow>,
@@ -232,7 +234,7 @@ pub struct DataDiff {
 }
 
 /// Toolchain evidence in one module.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ToolchainEvidence {
     /// `producers` section entries as `field: name version`.
     pub producers: Vec<String>,
@@ -243,7 +245,7 @@ pub struct ToolchainEvidence {
 }
 
 /// A Wasm feature and how often it is used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct FeatureUse {
     /// Feature name (`sign-ext`, `bulk-memory`, `floats`, …).
     pub feature: String,
@@ -252,7 +254,7 @@ pub struct FeatureUse {
 }
 
 /// Facts about one side of a diff.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SideFacts {
     /// Toolchain evidence.
     pub toolchain: ToolchainEvidence,
@@ -267,7 +269,7 @@ pub struct SideFacts {
 }
 
 /// Identifier of a probable cause.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CauseKind {
     /// One module carries injected metering, the other does not.
@@ -295,7 +297,7 @@ pub enum CauseKind {
 }
 
 /// A `--remap FROM=TO` that would make B's embedded paths equal A's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Remap {
     /// Prefix as embedded in B.
     pub from: String,
@@ -304,7 +306,7 @@ pub struct Remap {
 }
 
 /// A probable cause, with its evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Cause {
     /// Identifier.
     pub kind: CauseKind,
@@ -321,7 +323,7 @@ pub struct Cause {
 }
 
 /// The result of [`crate::diff`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DiffReport {
     /// True when the two inputs are byte-identical.
     pub identical: bool,
@@ -346,7 +348,7 @@ pub struct DiffReport {
 }
 
 /// A section of an inspected module.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SectionEntry {
     /// `type`, `import`, … or the custom section's name.
     pub name: String,
@@ -358,7 +360,7 @@ pub struct SectionEntry {
 }
 
 /// The result of [`crate::inspect`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Fingerprint {
     /// Size and digest.
     pub module: ModuleInfo,

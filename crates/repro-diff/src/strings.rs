@@ -31,7 +31,7 @@ pub(crate) fn printable_strings(bytes: &[u8], min: usize) -> Vec<&str> {
 }
 
 /// Where the build ran, as far as the embedded paths tell.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PathFacts {
     /// Commits from `/rustc/<commit>/library/…` panic locations.
     pub rustc_commits: Vec<String>,

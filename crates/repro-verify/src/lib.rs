@@ -10,6 +10,9 @@
 //! No I/O beyond what it is handed (the build it is asked to run, the artifacts it reads); it never
 //! prints.
 
+// A library never prints: results are returned, logs go through `tracing`.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+
 pub mod config;
 pub mod model;
 pub mod profiles;
@@ -19,4 +22,6 @@ pub mod text;
 pub mod wire;
 
 pub use model::*;
+// The crates it composes, for callers that need their types (one dependency arrow: → verify).
 pub use run::{Artifacts, VerifyError, run};
+pub use {repro_build, repro_chain, repro_core, repro_diff};

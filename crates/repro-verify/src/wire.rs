@@ -12,7 +12,7 @@ use crate::model::{self, Comparison};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// `{"schema_version": N, "kind": KIND, ...payload}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Envelope<'a, T: Serialize> {
     pub schema_version: u32,
     pub kind: &'a str,
@@ -31,7 +31,7 @@ impl<'a, T: Serialize> Envelope<'a, T> {
 }
 
 /// `verify`: the whole verification.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct VerifyDoc<'a> {
     pub verdict: &'static str,
     pub summary: &'a str,
@@ -44,7 +44,7 @@ pub struct VerifyDoc<'a> {
     pub rerun: Option<RerunDoc<'a>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ConfigDoc<'a> {
     pub protocol_version: &'a str,
     pub from: &'a str,
@@ -52,14 +52,14 @@ pub struct ConfigDoc<'a> {
     pub assumption: Option<&'a str>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RebuildDoc<'a> {
     pub package: &'a str,
     #[serde(flatten)]
     pub stage: StageDoc<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ContractDoc<'a> {
     pub contract_hash: &'a str,
     pub entry_points: &'a [String],
@@ -69,7 +69,7 @@ pub struct ContractDoc<'a> {
 }
 
 /// One comparison: A is the chain's side, B ours.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct StageDoc<'a> {
     /// `rebuild-vs-upload`, `replay-upload-vs-stored`, `replay-rebuild-vs-stored`.
     pub stage: &'static str,
@@ -89,7 +89,7 @@ pub struct StageDoc<'a> {
     pub diff: Option<&'a DiffReport>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RerunDoc<'a> {
     pub reason: &'a str,
     pub fitting_protocols: &'a [String],
@@ -166,4 +166,100 @@ impl<'a> From<&'a model::Report> for VerifyDoc<'a> {
             }),
         }
     }
+}
+
+/// `replay`: what a node stores for an install.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ReplayDoc<'a> {
+    pub protocol: &'a repro_core::Protocol,
+    pub input: String,
+    pub factory: bool,
+    pub installs: Vec<ReplayInstallDoc<'a>>,
+}
+
+/// One contract of a `replay`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ReplayInstallDoc<'a> {
+    pub entry_points: &'a [String],
+    pub output: String,
+    pub bytes: usize,
+    pub sha256: String,
+    pub record: &'a repro_core::TransformationRecord,
+}
+
+/// `replay` when the node would reject the module (nothing is written).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ReplayRejectedDoc<'a> {
+    pub input: String,
+    pub rejected: &'a repro_core::Rejection,
+}
+
+/// `protocols`: every known mainnet protocol version.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ProtocolsDoc<'a> {
+    pub protocols: Vec<ProtocolDoc<'a>>,
+}
+
+/// One mainnet protocol version.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ProtocolDoc<'a> {
+    pub version: String,
+    pub activation_era: Option<u64>,
+    pub pipeline: repro_core::Pipeline,
+    pub crates: &'static str,
+    pub note: &'static str,
+    pub wasm: &'a repro_core::WasmConfig,
+}
+
+/// `build`: the artifacts and where their provenance is.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct BuildDoc<'a> {
+    pub cache_hit: bool,
+    pub cache_key: &'a str,
+    pub toolchain: &'a str,
+    pub elapsed_ms: u128,
+    pub artifacts: Vec<BuildArtifactDoc<'a>>,
+}
+
+/// One artifact of a `build`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct BuildArtifactDoc<'a> {
+    pub package: &'a str,
+    pub path: String,
+    pub provenance: String,
+    pub sha256: &'a str,
+    pub size: u64,
+}
+
+/// `fetch`: the bundle saved and what the node's answers say.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct FetchDoc<'a> {
+    pub bundle: String,
+    pub install: &'a Install,
+}
+
+/// `diff`: repro-diff's report is the document (docs/diff-json.md).
+pub type DiffDoc = DiffReport;
+/// `inspect`: repro-diff's fingerprint is the document.
+pub type InspectDoc = repro_diff::Fingerprint;
+
+/// The JSON Schema of every document kind, by kind name, envelope included.
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    use schemars::schema_for;
+    vec![
+        ("verify", schema_for!(Envelope<'static, VerifyDoc<'static>>)),
+        ("fetch", schema_for!(Envelope<'static, FetchDoc<'static>>)),
+        ("replay", schema_for!(Envelope<'static, ReplayDoc<'static>>)),
+        (
+            "replay-rejected",
+            schema_for!(Envelope<'static, ReplayRejectedDoc<'static>>),
+        ),
+        (
+            "protocols",
+            schema_for!(Envelope<'static, ProtocolsDoc<'static>>),
+        ),
+        ("build", schema_for!(Envelope<'static, BuildDoc<'static>>)),
+        ("diff", schema_for!(Envelope<'static, DiffDoc>)),
+        ("inspect", schema_for!(Envelope<'static, InspectDoc>)),
+    ]
 }

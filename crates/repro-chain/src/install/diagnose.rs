@@ -8,12 +8,14 @@ use serde_json::Value;
 /// checked for layouts and field contents casper-types would reject with an unhelpful message.
 /// `at` is the JSON path of `value` in the answer (e.g. `transaction`).
 pub(super) fn transaction_layout(at: &str, value: &Value) -> Option<String> {
-    if let Some(v1) = value.get("Version1") {
-        if v1.get("payload").is_none() && v1.get("header").is_some() && v1.get("body").is_some() {
-            return Some(format!(
-                "`{at}.Version1` has the `header`/`body` layout of the 2.0 pre-releases (2024 dev-nets and nctl), not the `payload` layout of the 2.0 release that mainnet runs; casper-repro reads only the released layout: fetch the transaction from a node running 2.0.0 or later"
-            ));
-        }
+    if let Some(v1) = value.get("Version1")
+        && v1.get("payload").is_none()
+        && v1.get("header").is_some()
+        && v1.get("body").is_some()
+    {
+        return Some(format!(
+            "`{at}.Version1` has the `header`/`body` layout of the 2.0 pre-releases (2024 dev-nets and nctl), not the `payload` layout of the 2.0 release that mainnet runs; casper-repro reads only the released layout: fetch the transaction from a node running 2.0.0 or later"
+        ));
     }
     bad_hex(at, value)
 }

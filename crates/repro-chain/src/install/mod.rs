@@ -90,7 +90,7 @@ impl Requested {
 }
 
 /// Which API answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum Api {
     #[serde(rename = "node-1.5")]
     Node15,
@@ -108,7 +108,7 @@ impl Api {
 }
 
 /// Outcome of one commitment check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CheckStatus {
     Passed,
@@ -117,7 +117,7 @@ pub enum CheckStatus {
 }
 
 /// One commitment check and what it found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TrustCheck {
     pub check: String,
     pub status: CheckStatus,
@@ -125,7 +125,7 @@ pub struct TrustCheck {
 }
 
 /// The transaction as far as verification cares.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TransactionFacts {
     pub hash: String,
     /// `deploy` or `transaction-v1`.
@@ -139,7 +139,7 @@ pub struct TransactionFacts {
 }
 
 /// Where the installed contracts' Wasm came from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Installer {
     /// Session Wasm uploaded with the transaction: preprocessed, then optimized per contract.
@@ -158,7 +158,7 @@ pub enum Installer {
 }
 
 /// The block that executed it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BlockFacts {
     pub hash: String,
     pub height: u64,
@@ -167,7 +167,7 @@ pub struct BlockFacts {
 }
 
 /// One contract the transaction installed (a new contract or a new version of a package).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct InstalledContract {
     pub contract_hash: String,
     pub contract_wasm_hash: String,
@@ -184,7 +184,7 @@ pub struct InstalledContract {
 }
 
 /// Everything a verification needs from the chain.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Install {
     pub api: Api,
     pub transaction: TransactionFacts,
@@ -381,7 +381,7 @@ pub fn resolve(source: &mut dyn Source, req: &Requested) -> Result<Install, Reso
             }
             (None, Some(c)) => (c.clone(), false),
             (None, None) => {
-                return Err(state_missing(&*source, &contract_key, "contract"));
+                return Err(state_missing(source, contract_key, "contract"));
             }
         };
         let wasm_key = Key::Hash(record.contract_wasm_hash().value());
@@ -424,7 +424,7 @@ pub fn resolve(source: &mut dyn Source, req: &Requested) -> Result<Install, Reso
             None => match inline {
                 Some(bytes) => (bytes, false),
                 None => {
-                    return Err(state_missing(&*source, &wasm_key, "Wasm"));
+                    return Err(state_missing(source, &wasm_key, "Wasm"));
                 }
             },
         };

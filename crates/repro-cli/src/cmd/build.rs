@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use repro_verify::wire::{BuildArtifactDoc, BuildDoc};
 
 use crate::Outcome;
 use crate::flags::BuildOpts;
@@ -47,24 +47,6 @@ pub struct Args {
     format: Format,
 }
 
-#[derive(Debug, Serialize)]
-struct Doc<'a> {
-    cache_hit: bool,
-    cache_key: &'a str,
-    toolchain: &'a str,
-    elapsed_ms: u128,
-    artifacts: Vec<ArtifactDoc<'a>>,
-}
-
-#[derive(Debug, Serialize)]
-struct ArtifactDoc<'a> {
-    package: &'a str,
-    path: String,
-    provenance: String,
-    sha256: &'a str,
-    size: u64,
-}
-
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let req = args.build.request(
         args.crate_dir.clone(),
@@ -74,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let out = build_with_progress(&req)?;
     match args.format {
         Format::Json => {
-            let doc = Doc {
+            let doc = BuildDoc {
                 cache_hit: out.cache_hit,
                 cache_key: &out.cache_key,
                 toolchain: &out.toolchain,
@@ -82,7 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 artifacts: out
                     .artifacts
                     .iter()
-                    .map(|a| ArtifactDoc {
+                    .map(|a| BuildArtifactDoc {
                         package: &a.package,
                         path: a.path.display().to_string(),
                         provenance: a.provenance_path.display().to_string(),

@@ -41,15 +41,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let a = fs_err::read(&args.a)?;
     let b = fs_err::read(&args.b)?;
     let profiles = repro_verify::profiles::mainnet();
-    let options = repro_diff::DiffOptions {
+    let options = crate::repro_diff::DiffOptions {
         wat: match args.function {
-            Some(f) => repro_diff::WatSelection::Function(f),
-            None => repro_diff::WatSelection::Default,
+            Some(f) => crate::repro_diff::WatSelection::Function(f),
+            None => crate::repro_diff::WatSelection::Default,
         },
         context: args.context,
         profiles: repro_verify::profiles::as_dyn(&profiles),
     };
-    let report = repro_diff::diff(&a, &b, &options).with_context(|| {
+    let report = crate::repro_diff::diff(&a, &b, &options).with_context(|| {
         format!(
             "comparing {} (A) with {} (B)",
             args.a.display(),
@@ -58,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     })?;
     match args.format {
         Format::Json => output::print_json("diff", &report)?,
-        Format::Text => output::print_text(&repro_diff::diff_text(&report))?,
+        Format::Text => output::print_text(&crate::repro_diff::diff_text(&report))?,
     }
     Ok(if report.identical {
         Outcome::Success

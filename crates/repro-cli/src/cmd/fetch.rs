@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use serde::Serialize;
+use repro_verify::wire::FetchDoc;
 
 use crate::Outcome;
 use crate::output::{self, Format};
-use repro_chain::bundle;
-use repro_chain::install::{self, Install, Requested};
-use repro_chain::rpc::HttpSource;
+use crate::repro_chain::bundle;
+use crate::repro_chain::install::{self, Requested};
+use crate::repro_chain::rpc::HttpSource;
 
 use crate::flags::ClientArgs;
 
@@ -50,12 +50,6 @@ pub struct Args {
     format: Format,
 }
 
-#[derive(Debug, Serialize)]
-struct Saved<'a> {
-    bundle: String,
-    install: &'a Install,
-}
-
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let req = Requested::parse(&args.hash).map_err(anyhow::Error::msg)?;
     bundle::check_output_dir(&args.output)?;
@@ -67,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.format {
         Format::Json => output::print_json(
             "fetch",
-            &Saved {
+            &FetchDoc {
                 bundle: args.output.display().to_string(),
                 install: &install,
             },

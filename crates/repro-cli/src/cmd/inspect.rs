@@ -31,11 +31,11 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let bytes = fs_err::read(&args.module)?;
     let profiles = repro_verify::profiles::mainnet();
-    let fp = repro_diff::inspect(&bytes, &repro_verify::profiles::as_dyn(&profiles))
+    let fp = crate::repro_diff::inspect(&bytes, &repro_verify::profiles::as_dyn(&profiles))
         .with_context(|| format!("inspecting {}", args.module.display()))?;
     match args.format {
         Format::Json => output::print_json("inspect", &fp)?,
-        Format::Text => output::print_text(&repro_diff::fingerprint_text(&fp))?,
+        Format::Text => output::print_text(&crate::repro_diff::fingerprint_text(&fp))?,
     }
     Ok(Outcome::Success)
 }

@@ -1,9 +1,9 @@
 //! `casper-repro protocols`: the known mainnet protocol versions, their release line and the Wasm
 //! configuration values that end up inside stored contracts.
 
-use repro_core::mainnet::{self, MainnetRelease};
-use repro_core::{ControlFlowCosts, Pipeline};
-use serde::Serialize;
+use crate::repro_core::mainnet::{self, MainnetRelease};
+use crate::repro_core::{ControlFlowCosts, Pipeline};
+use repro_verify::wire::{ProtocolDoc, ProtocolsDoc};
 
 use crate::Outcome;
 use crate::output::{self, Format};
@@ -25,24 +25,14 @@ pub struct Args {
     format: Format,
 }
 
-#[derive(Debug, Serialize)]
-struct Entry<'a> {
-    version: String,
-    activation_era: Option<u64>,
-    pipeline: Pipeline,
-    crates: &'static str,
-    note: &'static str,
-    wasm: &'a repro_core::WasmConfig,
-}
-
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let releases = mainnet::releases();
-    let entries: Vec<Entry<'_>> = releases
+    let entries: Vec<ProtocolDoc<'_>> = releases
         .iter()
         .map(|r| {
             let pipeline =
                 Pipeline::for_version(r.version).expect("every mainnet release is supported");
-            Entry {
+            ProtocolDoc {
                 version: r.version.to_string(),
                 activation_era: r.activation_era,
                 pipeline,
@@ -54,16 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .collect();
     match args.format {
         Format::Json => {
-            #[derive(Serialize)]
-            struct Doc<'a> {
-                protocols: &'a [Entry<'a>],
-            }
-            output::print_json(
-                "protocols",
-                &Doc {
-                    protocols: &entries,
-                },
-            )?;
+            output::print_json("protocols", &ProtocolsDoc { protocols: entries })?;
         }
         Format::Text => output::print_text(&render(&releases))?,
     }
@@ -86,9 +67,9 @@ fn render(releases: &[MainnetRelease]) -> String {
             ControlFlowCosts::PerOpcode(cf) => (cf.br.to_string(), cf.call.to_string()),
         };
         let rules = match p.rules {
-            repro_core::GasRules::ClassSet => "class-set",
-            repro_core::GasRules::PerOpcode => "per-opcode",
-            repro_core::GasRules::CyclesTimesCost => "cycles×cost",
+            crate::repro_core::GasRules::ClassSet => "class-set",
+            crate::repro_core::GasRules::PerOpcode => "per-opcode",
+            crate::repro_core::GasRules::CyclesTimesCost => "cycles×cost",
         };
         let _ = writeln!(
             s,

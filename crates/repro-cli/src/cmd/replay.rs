@@ -2,16 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::repro_core::{Installed, Protocol, ProtocolVersion, ReplayOptions, Step};
 use anyhow::bail;
-use repro_core::{Installed, Protocol, ProtocolVersion, ReplayOptions, Step};
-use serde::Serialize;
 
 use repro_verify::config::Explicit;
+use repro_verify::wire::{ReplayDoc, ReplayInstallDoc, ReplayRejectedDoc};
 
 use crate::Outcome;
-use crate::digest::sha256_hex;
 use crate::flags::ChainspecFile;
 use crate::output::{self, Format};
+use crate::repro_chain::sha256_hex;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -67,23 +67,6 @@ pub struct Args {
     format: Format,
 }
 
-#[derive(Debug, Serialize)]
-struct Report<'a> {
-    protocol: &'a Protocol,
-    input: String,
-    factory: bool,
-    installs: Vec<InstallReport<'a>>,
-}
-
-#[derive(Debug, Serialize)]
-struct InstallReport<'a> {
-    entry_points: &'a [String],
-    output: String,
-    bytes: usize,
-    sha256: String,
-    record: &'a repro_core::TransformationRecord,
-}
-
 /// `detailed`: the global `-v`; the record then has every step's size (always with JSON).
 pub fn run(args: Args, detailed: bool) -> anyhow::Result<Outcome> {
     let protocol = resolve_protocol(args.protocol, args.chainspec.as_deref())?;
@@ -102,9 +85,9 @@ pub fn run(args: Args, detailed: bool) -> anyhow::Result<Outcome> {
         detailed: detailed || args.format == Format::Json,
     };
     let processed = if args.factory {
-        repro_core::load_stored(&protocol, &input, options)
+        crate::repro_core::load_stored(&protocol, &input, options)
     } else {
-        repro_core::preprocess(&protocol, &input, options)
+        crate::repro_core::preprocess(&protocol, &input, options)
     };
     let processed = match processed {
         Ok(p) => p,
@@ -132,8 +115,20 @@ pub fn run(args: Args, detailed: bool) -> anyhow::Result<Outcome> {
         .map(PathBuf::as_path)
         .zip(installed.iter().map(|i| i.bytes.as_slice()))
         .collect();
-    write_all_atomically(&files)?;
-    let report = Report {
+    // The digests of the report are computed on the other core while the files are written.
+    let digests = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| {
+            installed
+                .iter()
+                .map(|i| sha256_hex(&i.bytes))
+                .collect::<Vec<_>>()
+        });
+        write_all_atomically(&files)?;
+        hashing
+            .join()
+            .map_err(|_| anyhow::anyhow!("hashing the stored modules failed"))
+    })?;
+    let report = ReplayDoc {
         protocol: &protocol,
         input: args.input.display().to_string(),
         factory: args.factory,
@@ -141,11 +136,12 @@ pub fn run(args: Args, detailed: bool) -> anyhow::Result<Outcome> {
             .iter()
             .zip(&groups)
             .zip(&args.output)
-            .map(|((i, names), path)| InstallReport {
+            .zip(digests)
+            .map(|(((i, names), path), sha256)| ReplayInstallDoc {
                 entry_points: names,
                 output: path.display().to_string(),
                 bytes: i.bytes.len(),
-                sha256: sha256_hex(&i.bytes),
+                sha256,
                 record: &i.record,
             })
             .collect(),
@@ -202,17 +198,12 @@ fn resolve_protocol(
 fn rejected(
     format: Format,
     input: &Path,
-    rejection: repro_core::Rejection,
+    rejection: crate::repro_core::Rejection,
 ) -> anyhow::Result<Outcome> {
     if format == Format::Json {
-        #[derive(Serialize)]
-        struct Rejected<'a> {
-            input: String,
-            rejected: &'a repro_core::Rejection,
-        }
         output::print_json(
             "replay",
-            &Rejected {
+            &ReplayRejectedDoc {
                 input: input.display().to_string(),
                 rejected: &rejection,
             },
@@ -259,13 +250,13 @@ pub fn write_all_atomically(files: &[(&Path, &[u8])]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn render_text(report: &Report<'_>) -> String {
+fn render_text(report: &ReplayDoc<'_>) -> String {
     use std::fmt::Write;
     let p = report.protocol;
     let mut s = String::new();
     let source = match p.source() {
-        repro_core::ConfigSource::Mainnet => "mainnet table".to_owned(),
-        repro_core::ConfigSource::Chainspec { name, .. } => format!("chainspec {name}"),
+        crate::repro_core::ConfigSource::Mainnet => "mainnet table".to_owned(),
+        crate::repro_core::ConfigSource::Chainspec { name, .. } => format!("chainspec {name}"),
     };
     let _ = writeln!(
         s,
@@ -315,7 +306,7 @@ fn render_text(report: &Report<'_>) -> String {
 }
 
 fn describe(step: &Step) -> String {
-    let size = |shape: &repro_core::Shape| match shape.bytes {
+    let size = |shape: &crate::repro_core::Shape| match shape.bytes {
         Some(b) => format!("{b} bytes, {} functions", shape.functions),
         None => format!("{} functions", shape.functions),
     };

@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 
+use crate::repro_chain::bundle::Bundle;
+use crate::repro_chain::install::{self, Install, Requested};
+use crate::repro_chain::rpc::HttpSource;
+use crate::repro_core::ProtocolVersion;
 use anyhow::{Context, bail};
-use repro_chain::bundle::Bundle;
-use repro_chain::install::{self, Install, Requested};
-use repro_chain::rpc::HttpSource;
-use repro_core::ProtocolVersion;
 use repro_verify::config::Explicit;
 use repro_verify::wire::VerifyDoc;
 use repro_verify::{Artifacts, Rebuilt};
@@ -49,6 +49,8 @@ Exit status:
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Args {
+    // The brackets are clap's help text, not a doc link.
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// [CRATE_DIR] and, with --node, the HASH of the deploy or transaction (either order; the
     /// hash is the 64-hex-digit one).
     #[arg(value_name = "CRATE_DIR|HASH", num_args = 0..=2)]
@@ -117,7 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .transpose()
         .map_err(anyhow::Error::msg)?;
     if let Some(dir) = &args.save_bundle {
-        repro_chain::bundle::check_output_dir(dir)?;
+        crate::repro_chain::bundle::check_output_dir(dir)?;
     }
 
     let install: Install = match (&args.node, &args.bundle, &args.transaction_json) {
@@ -128,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("fetching {} from {}", req.hex(), source.url()))?;
             if let Some(dir) = &args.save_bundle {
                 let url = source.url().to_owned();
-                repro_chain::bundle::save(dir, &install, source.recorded, Some(url))?;
+                crate::repro_chain::bundle::save(dir, &install, source.recorded, Some(url))?;
             }
             install
         }

@@ -9,6 +9,9 @@
 //!   stack limit and grow cost (then nothing in the module can tell them apart). That exception is
 //!   derived here from the module's operators, not from the classifier under test.
 
+// A test reports its tally on stderr (shown with --nocapture).
+#![allow(clippy::print_stderr)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
