@@ -32,6 +32,7 @@ mod error;
 mod exec;
 pub mod lock;
 pub mod provenance;
+pub mod recipe;
 mod source;
 pub mod toolchain;
 
