@@ -6,9 +6,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::Node;
+use common::{Node, casper_repro};
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -17,15 +17,6 @@ fn root() -> PathBuf {
 
 fn answer(name: &str) -> PathBuf {
     root().join("testdata/real-answers").join(name)
-}
-
-fn casper_repro(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_casper-repro"))
-        .args(args)
-        .env_remove("CASPER_NODE_RPC")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run casper-repro")
 }
 
 /// Exit 2 and the error text, with `replace` substituted (temporary paths, URLs).

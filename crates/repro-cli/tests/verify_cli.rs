@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::Node;
+use common::{Node, casper_repro};
 
 use serde_json::{Value, json};
 
@@ -50,15 +50,6 @@ fn hash_of(bundle: &Value) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-fn casper_repro(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_casper-repro"))
-        .args(args)
-        .env_remove("CASPER_NODE_RPC")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run casper-repro")
 }
 
 /// Runs `args` with `--format json`, requires exit `code` and returns the JSON document.

@@ -5,22 +5,36 @@
 use repro_diff::CostProfile;
 use repro_diff::wasmparser::Operator;
 
-/// The cost table, stack limit and grow cost of one mainnet protocol version (repro-core's
-/// built-in table), through [`repro_core::metering`].
+/// The cost table, stack limit and grow cost of one protocol's Wasm configuration (a mainnet
+/// version of repro-core's built-in table, or any chainspec's), through
+/// [`repro_core::metering`].
 #[derive(Debug)]
-pub struct MainnetProfile {
+pub struct TableProfile {
     name: String,
     protocol: repro_core::Protocol,
 }
 
-impl MainnetProfile {
+impl TableProfile {
+    /// The profile of `protocol`'s configuration, reported as `name`.
+    pub fn new(name: impl Into<String>, protocol: repro_core::Protocol) -> Self {
+        TableProfile {
+            name: name.into(),
+            protocol,
+        }
+    }
+
+    /// The protocol whose configuration this is.
+    pub fn protocol(&self) -> &repro_core::Protocol {
+        &self.protocol
+    }
+
     /// The protocol version whose table this is.
     pub fn version(&self) -> repro_core::ProtocolVersion {
         self.protocol.version()
     }
 }
 
-impl CostProfile for MainnetProfile {
+impl CostProfile for TableProfile {
     fn name(&self) -> &str {
         &self.name
     }
@@ -36,20 +50,20 @@ impl CostProfile for MainnetProfile {
 }
 
 /// One profile per mainnet protocol version in repro-core's table, oldest first.
-pub fn mainnet() -> Vec<MainnetProfile> {
+pub fn mainnet() -> Vec<TableProfile> {
     repro_core::mainnet::releases()
         .into_iter()
         .filter_map(|r| {
             let protocol = repro_core::Protocol::mainnet(r.version).ok()?;
-            Some(MainnetProfile {
-                name: format!("mainnet {}", r.version),
+            Some(TableProfile::new(
+                format!("mainnet {}", r.version),
                 protocol,
-            })
+            ))
         })
         .collect()
 }
 
 /// The profiles as repro-diff takes them.
-pub fn as_dyn(profiles: &[MainnetProfile]) -> Vec<&dyn CostProfile> {
+pub fn as_dyn(profiles: &[TableProfile]) -> Vec<&dyn CostProfile> {
     profiles.iter().map(|p| p as &dyn CostProfile).collect()
 }

@@ -17,7 +17,7 @@ use crate::model::{
     Comparison, ConfigSource, ContractResult, Normalisation, RebuildStage, Rebuilt, Report, Rerun,
     Stage, StageKind, Verdict,
 };
-use crate::profiles::{self, MainnetProfile};
+use crate::profiles::{self, TableProfile};
 
 /// The stored modules a replay produced, one per contract, or why the node would reject it.
 type ReplayResult = Result<Vec<Vec<u8>>, String>;
@@ -240,7 +240,7 @@ pub fn verify(
 /// stored (A) side.
 fn rerun_hint(
     c: &ContractResult,
-    profiles: &[MainnetProfile],
+    profiles: &[TableProfile],
     block: Option<repro_core::ProtocolVersion>,
 ) -> Option<Rerun> {
     use repro_diff::CauseKind;

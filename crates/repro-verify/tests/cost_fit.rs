@@ -3,7 +3,7 @@
 //! The expected values come from the engines' answers (`testdata/oracle/<engine>/<protocol>/*.json`):
 //! each answer names the Wasm configuration the engine ran (`wasm_config`, read back from the
 //! engine itself) and the sha256 of every module it stored. For each stored module:
-//! - the profile built from *that* configuration must fit it;
+//! - the profile (repro-verify's, as `verify` uses it) built from *that* configuration must fit it;
 //! - the profile of every other configuration seen in the answers must not fit it, unless the two
 //!   configurations charge the same for every instruction the module contains and have the same
 //!   stack limit and grow cost (then nothing in the module can tell them apart). That exception is
@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use repro_core::{ConfigSource, Protocol, ProtocolVersion, WasmConfig};
 use repro_diff::CostProfile;
 use repro_diff::wasmparser::{self, Operator};
+use repro_verify::profiles::TableProfile;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -36,28 +37,6 @@ struct Step {
 #[derive(Debug, Deserialize)]
 struct Contract {
     stored_sha256: String,
-}
-
-/// A configuration as the engine ran it, as a cost profile.
-#[derive(Debug)]
-struct EngineProfile {
-    name: String,
-    protocol: Protocol,
-}
-
-impl CostProfile for EngineProfile {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn instruction_cost(&self, op: &Operator<'_>) -> Option<u64> {
-        repro_core::metering::instruction_cost(&self.protocol, op).map(u64::from)
-    }
-    fn stack_limit(&self) -> Option<u32> {
-        Some(repro_core::metering::stack_limit(&self.protocol))
-    }
-    fn grow_cost(&self) -> Option<u32> {
-        repro_core::metering::grow_cost(&self.protocol)
-    }
 }
 
 fn root() -> PathBuf {
@@ -90,7 +69,7 @@ fn operators(bytes: &[u8]) -> Vec<Operator<'_>> {
 }
 
 /// True when nothing in `ops` can tell `a` from `b`.
-fn indistinguishable(ops: &[Operator<'_>], a: &EngineProfile, b: &EngineProfile) -> bool {
+fn indistinguishable(ops: &[Operator<'_>], a: &TableProfile, b: &TableProfile) -> bool {
     a.stack_limit() == b.stack_limit()
         && a.grow_cost() == b.grow_cost()
         && ops
@@ -104,13 +83,13 @@ fn every_stored_module_fits_the_table_it_was_metered_with_and_no_other() {
     walk(&root().join("testdata/oracle"), &mut files);
     files.sort();
     // Distinct configurations (by version and values), and which one stored each module.
-    let mut profiles: Vec<EngineProfile> = Vec::new();
+    let mut profiles: Vec<TableProfile> = Vec::new();
     let mut made_by: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
     for file in &files {
         let answer: Answer = serde_json::from_str(&fs_err::read_to_string(file).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let index = match profiles.iter().position(|p| {
-            p.protocol.version() == answer.protocol && *p.protocol.wasm() == answer.wasm_config
+            p.protocol().version() == answer.protocol && *p.protocol().wasm() == answer.wasm_config
         }) {
             Some(i) => i,
             None => {
@@ -121,10 +100,8 @@ fn every_stored_module_fits_the_table_it_was_metered_with_and_no_other() {
                 };
                 let protocol = Protocol::new(answer.protocol, answer.wasm_config, source)
                     .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-                profiles.push(EngineProfile {
-                    name: format!("engine {} #{}", answer.protocol, profiles.len()),
-                    protocol,
-                });
+                let name = format!("engine {} #{}", answer.protocol, profiles.len());
+                profiles.push(TableProfile::new(name, protocol));
                 profiles.len() - 1
             }
         };
@@ -160,8 +137,8 @@ fn every_stored_module_fits_the_table_it_was_metered_with_and_no_other() {
                 .facts
                 .profile_fits
                 .iter()
-                .find(|f| f.profile == profile.name)
-                .unwrap_or_else(|| panic!("{sha}: no fit reported for {}", profile.name));
+                .find(|f| f.profile == profile.name())
+                .unwrap_or_else(|| panic!("{sha}: no fit reported for {}", profile.name()));
             let made_here = makers.contains(&i);
             let expected = made_here
                 || makers
@@ -175,8 +152,8 @@ fn every_stored_module_fits_the_table_it_was_metered_with_and_no_other() {
             if fit.fits != expected {
                 failures.push(format!(
                     "{sha} (made by {}): {} {} but expected {}: {}/{} blocks, {} contradictions, stack {:?}, grow {:?}",
-                    makers.iter().map(|m| profiles[*m].name.as_str()).collect::<Vec<_>>().join(", "),
-                    profile.name,
+                    makers.iter().map(|m| profiles[*m].name()).collect::<Vec<_>>().join(", "),
+                    profile.name(),
                     if fit.fits { "fits" } else { "does not fit" },
                     if expected { "a fit" } else { "no fit" },
                     fit.blocks_matching,

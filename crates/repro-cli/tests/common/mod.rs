@@ -1,10 +1,21 @@
-//! Test support shared by the integration tests: a real HTTP server on 127.0.0.1 that plays a
-//! node's JSON-RPC endpoint.
+//! Test support shared by the integration tests: running the binary, and a real HTTP server on
+//! 127.0.0.1 that plays a node's JSON-RPC endpoint.
 
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use serde_json::{Value, json};
+
+/// Runs `casper-repro ARGS` with no node from the environment and no colours.
+pub fn casper_repro(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_casper-repro"))
+        .args(args)
+        .env_remove("CASPER_NODE_RPC")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run casper-repro")
+}
 
 /// A JSON-RPC server on loopback; stopped when dropped.
 pub struct Node {
