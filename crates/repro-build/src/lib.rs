@@ -59,6 +59,11 @@ pub trait PostProcess: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &str;
     /// Transforms the module bytes.
     fn apply(&self, wasm: &[u8]) -> Result<Vec<u8>, String>;
+    /// Whether the step runs on the artifact with this file name (e.g. only the modules a
+    /// Makefile strips). All of them by default.
+    fn applies_to(&self, _artifact_file: &str) -> bool {
+        true
+    }
 }
 
 /// What the build reports while it runs. The CLI renders it on stderr.
@@ -137,6 +142,9 @@ pub struct BuildRequest {
     pub lock_at: Option<LockAt>,
     pub remaps: Vec<Remap>,
     pub post_process: Vec<Arc<dyn PostProcess>>,
+    /// How the project builds, as detected and replayed by the caller; recorded in the
+    /// provenance.
+    pub recipe: Option<recipe::RecipeRecord>,
     pub out_dir: PathBuf,
     /// Never install toolchains nor fetch (dependencies must already be in `$CARGO_HOME`).
     pub offline: bool,
@@ -295,6 +303,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         "home": req.remaps.iter().any(|r| r.from == "{home}").then(|| req.host.home.display().to_string()),
         "cargo_config": cargo_config,
         "post": &post_names,
+        "recipe": &req.recipe,
     });
     let key = sha256_hex(canonical_json(&key_doc).as_bytes());
     let cache_entry = req.cache.dir.join("builds").join(&key);
@@ -542,7 +551,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
             let cargo_sha = sha256_hex(&cargo_bytes);
             let mut bytes = cargo_bytes;
             let mut post_info = Vec::new();
-            for step in &req.post_process {
+            for step in req.post_process.iter().filter(|s| s.applies_to(&file)) {
                 let input_sha256 = sha256_hex(&bytes);
                 bytes = step
                     .apply(&bytes)
@@ -615,6 +624,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
                     crate_dir: crate_rel.display().to_string(),
                 },
                 post_processing: post_info,
+                recipe: req.recipe.clone(),
                 limits: LimitsInfo {
                     wall_clock_secs: req.limits.wall_clock.as_secs(),
                     memory_bytes_per_process: req.limits.memory_bytes,

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Version of the provenance document. Bump on any incompatible change.
-pub const PROVENANCE_SCHEMA_VERSION: u32 = 1;
+/// Version of the provenance document. Bumped on any change of its shape (2: `recipe`).
+pub const PROVENANCE_SCHEMA_VERSION: u32 = 2;
 
 /// Everything that went into one artifact.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
@@ -32,6 +32,9 @@ pub struct Provenance {
     /// Named post-processing steps applied to cargo's output, in order.
     pub post_processing: Vec<PostProcessInfo>,
     pub limits: LimitsInfo,
+    /// How the project builds (cargo, make, odra) and what of it was replayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<crate::recipe::RecipeRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]

@@ -46,6 +46,7 @@ fn request(crate_dir: &Path, root: &Path, target: &str) -> BuildRequest {
         lock_at: None,
         remaps: Vec::new(),
         post_process: Vec::new(),
+        recipe: None,
         out_dir: root.join("out"),
         offline: false,
         limits: Limits::default(),

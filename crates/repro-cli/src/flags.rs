@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::repro_build::recipe::RecipeRecord;
 use crate::repro_build::{BuildRequest, CacheConfig, HostEnv, Limits, LockAt, PostProcess, Remap};
 use crate::repro_chain::rpc::ClientOptions;
+use repro_verify::recipe::{self, RecipeChoice, StripCustom};
 
 /// How to build: the options `build` and `verify` share.
 #[derive(Debug, clap::Args)]
@@ -14,9 +16,14 @@ pub struct BuildOpts {
     /// Toolchain to use instead of the crate's pin (e.g. nightly-2023-03-25).
     #[arg(long)]
     pub toolchain: Option<String>,
-    /// Compilation target.
-    #[arg(long, default_value = "wasm32-unknown-unknown", value_parser = ["wasm32-unknown-unknown", "wasm32v1-none"])]
-    pub target: String,
+    /// Compilation target [default: the Makefile's, else wasm32-unknown-unknown].
+    #[arg(long, value_parser = ["wasm32-unknown-unknown", "wasm32v1-none"])]
+    pub target: Option<String>,
+    /// How the project builds: detected (`auto`: Odra.toml with an odra dependency is odra; a
+    /// Makefile whose contract rule runs cargo build then wasm-strip or wasm-opt is make; else
+    /// cargo), or forced. A Makefile is read, never run.
+    #[arg(long, value_enum, default_value_t = Recipe::Auto)]
+    pub recipe: Recipe,
     /// Features to enable (comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub features: Vec<String>,
@@ -56,19 +63,28 @@ pub struct BuildOpts {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Recipe {
+    Auto,
+    Cargo,
+    Make,
+    Odra,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Strip {
     None,
     Custom,
 }
 
 impl BuildOpts {
-    /// The build request for `crate_dir` with these options.
+    /// The build request for `crate_dir` with these options and the project's recipe applied,
+    /// and the recipe (to report).
     pub fn request(
         &self,
         crate_dir: PathBuf,
         packages: Vec<String>,
         out_dir: PathBuf,
-    ) -> anyhow::Result<BuildRequest> {
+    ) -> anyhow::Result<(BuildRequest, RecipeRecord)> {
         let host = HostEnv::from_process();
         let cache_dir = self.cache_dir.clone().unwrap_or_else(|| {
             std::env::var_os("XDG_CACHE_HOME")
@@ -84,13 +100,20 @@ impl BuildOpts {
             .collect::<Result<Vec<_>, _>>()?;
         let post_process: Vec<Arc<dyn PostProcess>> = match self.strip {
             Strip::None => Vec::new(),
-            Strip::Custom => vec![Arc::new(StripCustom)],
+            Strip::Custom => vec![Arc::new(StripCustom::all())],
         };
-        Ok(BuildRequest {
+        let explicit = recipe::Explicit {
+            target: self.target.is_some(),
+            packages: !packages.is_empty(),
+        };
+        let mut req = BuildRequest {
             crate_dir,
             packages,
             toolchain: self.toolchain.clone(),
-            target: self.target.clone(),
+            target: self
+                .target
+                .clone()
+                .unwrap_or_else(|| "wasm32-unknown-unknown".into()),
             features: self.features.clone(),
             no_default_features: self.no_default_features,
             lock_at,
@@ -111,23 +134,16 @@ impl BuildOpts {
             tool_argv: std::env::args().collect(),
             tool_name: "casper-repro".into(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
-        })
-    }
-}
-
-/// `--strip custom`: removes every custom section (id 0), keeping every other section's bytes as
-/// they are, with wabt `wasm-strip` semantics (section sizes re-encoded as minimal LEB128, as wabt
-/// writes them). Lives here, not in repro-build, because it reads Wasm structure.
-#[derive(Debug)]
-pub struct StripCustom;
-
-impl PostProcess for StripCustom {
-    fn name(&self) -> &str {
-        "strip-custom-sections"
-    }
-
-    fn apply(&self, wasm: &[u8]) -> Result<Vec<u8>, String> {
-        crate::repro_diff::strip_custom_sections(wasm)
+            recipe: None,
+        };
+        let choice = match self.recipe {
+            Recipe::Auto => RecipeChoice::Auto,
+            Recipe::Cargo => RecipeChoice::Cargo,
+            Recipe::Make => RecipeChoice::Make,
+            Recipe::Odra => RecipeChoice::Odra,
+        };
+        let record = recipe::apply(choice, explicit, &mut req)?;
+        Ok((req, record))
     }
 }
 

@@ -120,3 +120,24 @@ impl Progress for StderrProgress {
         }
     }
 }
+
+/// Says which recipe the build replays and why (and what of it is not replayed), unless quiet.
+pub fn report_recipe(record: &crate::repro_build::recipe::RecipeRecord) {
+    if !tracing::enabled!(tracing::Level::WARN) {
+        return;
+    }
+    let kind = match record.kind {
+        crate::repro_build::recipe::RecipeKind::Cargo => "cargo",
+        crate::repro_build::recipe::RecipeKind::Make => "make",
+        crate::repro_build::recipe::RecipeKind::Odra => "odra",
+    };
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "casper-repro: recipe {kind}: {}", record.reason);
+    if !record.not_replayed.is_empty() {
+        let _ = writeln!(
+            stderr,
+            "casper-repro: not replayed from the Makefile: {}",
+            record.not_replayed.join(", ")
+        );
+    }
+}

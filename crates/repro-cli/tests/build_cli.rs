@@ -326,6 +326,119 @@ fn strip_custom_is_byte_equal_to_wabt_wasm_strip() {
     assert_eq!(prov["post_processing"][0]["step"], "strip-custom-sections");
 }
 
+/// A make project (the Makefile of casper-ecosystem/cep18, for this workspace's contract and
+/// target): `build` reads the Makefile without running it, builds what its `build-contracts` rule
+/// builds and strips what it strips. The reference is the real thing: GNU make running that rule
+/// with cargo and wabt's wasm-strip, in another copy of the project.
+#[test]
+fn a_make_project_is_rebuilt_as_its_makefile_builds_it() {
+    let wasm_strip = which("wasm-strip").expect(
+        "wabt's wasm-strip is needed for this test (apt-get install wabt): the Makefile runs it",
+    );
+    assert!(
+        which("make").is_some(),
+        "GNU make is needed: it runs the reference build"
+    );
+    let makefile = "ALL_CONTRACTS = hello-contract\nCONTRACT_TARGET_DIR = target/wasm32v1-none/release\n\nprepare:\n\trustup target add wasm32v1-none\n\n.PHONY:\tbuild-contracts\nbuild-contracts:\n\tcargo build --release --target wasm32v1-none $(patsubst %, -p %, $(ALL_CONTRACTS))\n\t$(foreach WASM, $(ALL_CONTRACTS), wasm-strip $(CONTRACT_TARGET_DIR)/$(subst -,_,$(WASM)).wasm 2>/dev/null | true;)\n";
+    let d = tempfile::tempdir().unwrap();
+    for copy in ["ours", "reference"] {
+        let ws = d.path().join(copy).join("hello-ws");
+        copy_dir(&fixtures().join("hello-ws"), &ws);
+        fs_err::write(ws.join("Makefile"), makefile).unwrap();
+    }
+    // The reference: make itself, with the real wasm-strip first on PATH.
+    let reference_ws = d.path().join("reference/hello-ws");
+    let path = std::env::join_paths(
+        std::iter::once(wasm_strip.parent().unwrap().to_path_buf())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let made = Command::new("make")
+        .arg("build-contracts")
+        .current_dir(&reference_ws)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "make: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let reference =
+        fs_err::read(reference_ws.join("target/wasm32v1-none/release/hello_contract.wasm"))
+            .unwrap();
+
+    let ours_dir = d.path().join("ours");
+    let run = build(&ours_dir, &["hello-ws"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "recipe make: Makefile rule `build-contracts` runs cargo build, then wasm-strip"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("not replayed from the Makefile"),
+        "{}",
+        run.stderr
+    );
+    let ours = fs_err::read(ours_dir.join("out/hello_contract.wasm")).unwrap();
+    assert_eq!(
+        ours, reference,
+        "casper-repro build == make build-contracts"
+    );
+    let prov: serde_json::Value = serde_json::from_slice(
+        &fs_err::read(ours_dir.join("out/hello_contract.provenance.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(prov["recipe"]["kind"], "make");
+    assert_eq!(prov["recipe"]["rule"], "build-contracts");
+    assert_eq!(prov["target"], "wasm32v1-none");
+    assert_eq!(prov["packages"], serde_json::json!(["hello-contract"]));
+    assert_eq!(
+        prov["post_processing"][0]["step"],
+        "strip-custom-sections(hello_contract.wasm)"
+    );
+    fs_err::remove_dir_all(ours_dir.join("out")).unwrap();
+
+    // Forced plain cargo: cargo's own output, custom sections and all.
+    let plain = build(
+        &ours_dir,
+        &[
+            "hello-ws",
+            "--recipe",
+            "cargo",
+            "--target",
+            "wasm32v1-none",
+            "-p",
+            "hello-contract",
+        ],
+    );
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    assert!(
+        plain.stderr.contains("recipe cargo: --recipe cargo"),
+        "{}",
+        plain.stderr
+    );
+    assert_ne!(
+        fs_err::read(ours_dir.join("out/hello_contract.wasm")).unwrap(),
+        reference
+    );
+    fs_err::remove_dir_all(ours_dir.join("out")).unwrap();
+
+    // A Makefile step that is not replayed yet is an error that names it, never a plain build.
+    fs_err::write(
+        ours_dir.join("hello-ws/Makefile"),
+        "build-contracts:\n\tcargo build --release --target wasm32v1-none -p hello-contract\n\twasm-opt --signext-lowering target/wasm32v1-none/release/hello_contract.wasm -o x.wasm\n",
+    )
+    .unwrap();
+    let opt = build(&ours_dir, &["hello-ws"]);
+    assert_eq!(opt.code, 2, "{}", opt.stderr);
+    assert!(opt.stderr.contains("wasm-opt"), "{}", opt.stderr);
+    assert!(!ours_dir.join("out").exists());
+}
+
 #[test]
 fn help_is_stable() {
     let out = Command::new(env!("CARGO_BIN_EXE_casper-repro"))

@@ -16,6 +16,7 @@
 pub mod config;
 pub mod model;
 pub mod profiles;
+pub mod recipe;
 pub mod run;
 pub mod stages;
 pub mod text;

@@ -10,12 +10,33 @@ use std::path::Path;
 pub mod make;
 
 /// The kinds of recipe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RecipeKind {
     Cargo,
     Odra,
     Make,
+}
+
+/// A recipe as replayed, for the provenance: enough for someone else to re-run it.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct RecipeRecord {
+    pub kind: RecipeKind,
+    /// Why this recipe: detected (and from what) or chosen with `--recipe`.
+    pub reason: String,
+    /// For make: the rule read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// For make: every command of the rule, expanded, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+    /// Commands of the rule that a build does not replay, by program name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_replayed: Vec<String>,
 }
 
 /// The recipe detected for a project and why.

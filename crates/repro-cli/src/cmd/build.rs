@@ -48,11 +48,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let req = args.build.request(
+    let (req, recipe) = args.build.request(
         args.crate_dir.clone(),
         args.packages.clone(),
         args.out_dir.clone(),
     )?;
+    crate::progress::report_recipe(&recipe);
     let out = build_with_progress(&req)?;
     match args.format {
         Format::Json => {

@@ -184,11 +184,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?,
         ),
-        Some(dir) => Artifacts::Build(Box::new(args.build.request(
-            dir.clone(),
-            args.packages.clone(),
-            out.path().to_path_buf(),
-        )?)),
+        Some(dir) => {
+            let (req, recipe) =
+                args.build
+                    .request(dir.clone(), args.packages.clone(), out.path().to_path_buf())?;
+            crate::progress::report_recipe(&recipe);
+            Artifacts::Build(Box::new(req))
+        }
     };
     let mut progress = StderrProgress::new();
     let report = repro_verify::run(install, &explicit, artifacts, &mut progress);

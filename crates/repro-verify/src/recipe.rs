@@ -1,0 +1,296 @@
+//! Rebuilding the way the project builds: the recipe repro-build detects, applied to a build
+//! request. A make project's contract rule (read, never run) gives the cargo invocation and the
+//! modules it strips; the replay is repro-build's cargo build plus [`StripCustom`] on exactly those
+//! modules. What cannot be replayed yet is an error that says so, never a silent plain build.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use repro_build::recipe::make::{Plan, Step};
+use repro_build::recipe::{self, RecipeKind, RecipeRecord};
+use repro_build::{BuildRequest, PostProcess};
+
+/// `--recipe`: detect, or force one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecipeChoice {
+    #[default]
+    Auto,
+    Cargo,
+    Make,
+    Odra,
+}
+
+/// Why the project's recipe cannot be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum RecipeError {
+    #[error("reading the project's build files: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(
+        "{0}: rebuilding Odra projects (cargo odra build) is not supported yet; build with cargo odra and give the artifacts with `verify --wasm`, or force a plain cargo build with --recipe cargo"
+    )]
+    Odra(String),
+    #[error("--recipe make: {0}")]
+    NoMakeRule(String),
+    #[error(
+        "the Makefile's rule `{rule}` {what}; that is not replayed yet: build with --recipe cargo and the matching options, or give the artifacts with `verify --wasm`"
+    )]
+    Unsupported { rule: String, what: String },
+}
+
+/// The `wasm-strip` step: removes every custom section (id 0), keeping every other section's
+/// bytes, with wabt's semantics (section sizes re-encoded as minimal LEB128, as wabt writes them).
+/// With `only`, just the artifacts with those file names (what a Makefile strips).
+#[derive(Debug, Default)]
+pub struct StripCustom {
+    pub only: Option<BTreeSet<String>>,
+    name: String,
+}
+
+impl StripCustom {
+    /// Every artifact.
+    pub fn all() -> Self {
+        StripCustom {
+            only: None,
+            name: "strip-custom-sections".into(),
+        }
+    }
+
+    /// Only the artifacts with these file names.
+    pub fn only(files: BTreeSet<String>) -> Self {
+        let name = format!(
+            "strip-custom-sections({})",
+            files.iter().cloned().collect::<Vec<_>>().join(",")
+        );
+        StripCustom {
+            only: Some(files),
+            name,
+        }
+    }
+}
+
+impl PostProcess for StripCustom {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn apply(&self, wasm: &[u8]) -> Result<Vec<u8>, String> {
+        repro_diff::strip_custom_sections(wasm)
+    }
+
+    fn applies_to(&self, artifact_file: &str) -> bool {
+        self.only.as_ref().is_none_or(|o| o.contains(artifact_file))
+    }
+}
+
+/// What the user already decided (these win over the Makefile's).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Explicit {
+    pub target: bool,
+    pub packages: bool,
+}
+
+/// Detects (or takes) the recipe of the project at `req.crate_dir` and applies it to `req`:
+/// for make, the packages, target and features of the rule's `cargo build`, and the strip of
+/// exactly the modules it strips. Records the recipe in `req.recipe` and returns it.
+pub fn apply(
+    choice: RecipeChoice,
+    explicit: Explicit,
+    req: &mut BuildRequest,
+) -> Result<RecipeRecord, RecipeError> {
+    let dir = req.crate_dir.clone();
+    let detected = recipe::detect(&dir)?;
+    let kind = match choice {
+        RecipeChoice::Auto => detected.kind,
+        RecipeChoice::Cargo => RecipeKind::Cargo,
+        RecipeChoice::Make => RecipeKind::Make,
+        RecipeChoice::Odra => RecipeKind::Odra,
+    };
+    let reason = if choice == RecipeChoice::Auto {
+        detected.reason.clone()
+    } else {
+        format!(
+            "--recipe {} (detected: {})",
+            kind_name(kind),
+            detected.reason
+        )
+    };
+    let record = match kind {
+        RecipeKind::Cargo => RecipeRecord {
+            kind,
+            reason,
+            rule: None,
+            commands: Vec::new(),
+            not_replayed: Vec::new(),
+        },
+        RecipeKind::Odra => return Err(RecipeError::Odra(reason)),
+        RecipeKind::Make => {
+            let plan = match detected.make_plan {
+                Some(plan) => plan,
+                None => make_plan(&dir)?,
+            };
+            apply_make(&plan, explicit, req)?;
+            RecipeRecord {
+                kind,
+                reason,
+                rule: Some(plan.rule.clone()),
+                commands: plan.steps.iter().map(describe).collect(),
+                not_replayed: plan.unrecognised().iter().map(|s| s.to_string()).collect(),
+            }
+        }
+    };
+    req.recipe = Some(record.clone());
+    Ok(record)
+}
+
+fn kind_name(kind: RecipeKind) -> &'static str {
+    match kind {
+        RecipeKind::Cargo => "cargo",
+        RecipeKind::Odra => "odra",
+        RecipeKind::Make => "make",
+    }
+}
+
+/// `--recipe make` on a project whose Makefile detection did not pick.
+fn make_plan(dir: &Path) -> Result<Plan, RecipeError> {
+    let path = dir.join("Makefile");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| RecipeError::NoMakeRule(format!("{}: {e}", path.display())))?;
+    let mk = recipe::make::Makefile::parse(&text);
+    let rule = mk.build_rule().ok_or_else(|| {
+        RecipeError::NoMakeRule(format!("no rule of {} runs cargo build", path.display()))
+    })?;
+    Ok(mk.plan(&rule))
+}
+
+fn apply_make(plan: &Plan, explicit: Explicit, req: &mut BuildRequest) -> Result<(), RecipeError> {
+    let unsupported = |what: String| RecipeError::Unsupported {
+        rule: plan.rule.clone(),
+        what,
+    };
+    if let Some(u) = plan.unsupported.first() {
+        return Err(unsupported(format!("uses {u}")));
+    }
+    let mut packages = Vec::new();
+    let mut target = None;
+    let mut stripped = BTreeSet::new();
+    for step in &plan.steps {
+        match step {
+            Step::Cargo {
+                dir,
+                toolchain,
+                args,
+            } => {
+                if !dir.is_empty() {
+                    return Err(unsupported(format!(
+                        "runs cargo in the subdirectory `{dir}` (each crate its own build); run the build on that directory"
+                    )));
+                }
+                if let Some(t) = toolchain {
+                    return Err(unsupported(format!(
+                        "picks the toolchain `+{t}` on the command line; give it with --toolchain"
+                    )));
+                }
+                read_cargo_args(args, &mut packages, &mut target, req).map_err(unsupported)?;
+            }
+            Step::WasmStrip { file } => {
+                stripped.insert(file.rsplit('/').next().unwrap_or(file).to_owned());
+            }
+            Step::WasmOpt { .. } => {
+                return Err(unsupported(
+                    "runs binaryen's wasm-opt, whose replay needs a pinned binaryen".into(),
+                ));
+            }
+            Step::Other { .. } => {}
+        }
+    }
+    if !explicit.packages {
+        req.packages = packages;
+    }
+    if let (false, Some(t)) = (explicit.target, target) {
+        req.target = t;
+    }
+    if !stripped.is_empty() {
+        let strip: Arc<dyn PostProcess> = Arc::new(StripCustom::only(stripped));
+        req.post_process.push(strip);
+    }
+    Ok(())
+}
+
+/// The cargo options the build replays; anything else is an error naming it.
+fn read_cargo_args(
+    args: &[String],
+    packages: &mut Vec<String>,
+    target: &mut Option<String>,
+    req: &mut BuildRequest,
+) -> Result<(), String> {
+    let mut it = args.iter();
+    let mut release = false;
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
+            _ => (a.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .unwrap_or_default()
+        };
+        match flag {
+            "--release" => release = true,
+            "--locked" | "--frozen" | "--offline" | "-q" | "--quiet" | "-v" | "--verbose" => {}
+            "-p" | "--package" => packages.push(value()),
+            "--target" => *target = Some(value()),
+            "-F" | "--features" => req.features.extend(
+                value()
+                    .split([',', ' '])
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_owned),
+            ),
+            "--no-default-features" => req.no_default_features = true,
+            "-j" | "--jobs" | "--target-dir" => {
+                value();
+            }
+            other => return Err(format!("passes `{other}` to cargo build")),
+        }
+    }
+    if release {
+        Ok(())
+    } else {
+        Err("builds without --release".into())
+    }
+}
+
+fn describe(step: &Step) -> String {
+    match step {
+        Step::Cargo {
+            dir,
+            toolchain,
+            args,
+        } => format!(
+            "{}cargo {}build {}",
+            if dir.is_empty() {
+                String::new()
+            } else {
+                format!("cd {dir} && ")
+            },
+            toolchain
+                .as_ref()
+                .map(|t| format!("+{t} "))
+                .unwrap_or_default(),
+            args.join(" ")
+        ),
+        Step::WasmStrip { file } => format!("wasm-strip {file}"),
+        Step::WasmOpt { dir, args } => format!(
+            "{}wasm-opt {}",
+            if dir.is_empty() {
+                String::new()
+            } else {
+                format!("cd {dir} && ")
+            },
+            args.join(" ")
+        ),
+        Step::Other { command, .. } => command.clone(),
+    }
+}
