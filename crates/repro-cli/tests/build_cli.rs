@@ -427,6 +427,46 @@ fn a_make_project_is_rebuilt_as_its_makefile_builds_it() {
     );
     fs_err::remove_dir_all(ours_dir.join("out")).unwrap();
 
+    // The cargo-casper template's style (resources/Makefile.in of cargo-casper 3.0.0): cargo runs
+    // in the contract's directory. Again against make itself.
+    let template = "prepare:\n\tcd contract && true && cd ..\n\nbuild-contract: prepare\n\tcd contract && cargo build --release --target wasm32v1-none\n\twasm-strip target/wasm32v1-none/release/hello_contract.wasm 2>/dev/null | true\n";
+    for ws in [&reference_ws, &ours_dir.join("hello-ws")] {
+        fs_err::write(ws.join("Makefile"), template).unwrap();
+    }
+    fs_err::remove_dir_all(reference_ws.join("target")).unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(wasm_strip.parent().unwrap().to_path_buf())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let made = Command::new("make")
+        .arg("build-contract")
+        .current_dir(&reference_ws)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "make: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let reference =
+        fs_err::read(reference_ws.join("target/wasm32v1-none/release/hello_contract.wasm"))
+            .unwrap();
+    let sub = build(&ours_dir, &["hello-ws"]);
+    assert_eq!(sub.code, 0, "{}", sub.stderr);
+    assert!(
+        sub.stderr.contains("rule `build-contract`"),
+        "{}",
+        sub.stderr
+    );
+    assert_eq!(
+        fs_err::read(ours_dir.join("out/hello_contract.wasm")).unwrap(),
+        reference,
+        "casper-repro build == make build-contract (cargo in a subdirectory)"
+    );
+    fs_err::remove_dir_all(ours_dir.join("out")).unwrap();
+
     // A Makefile step that is not replayed yet is an error that names it, never a plain build.
     fs_err::write(
         ours_dir.join("hello-ws/Makefile"),

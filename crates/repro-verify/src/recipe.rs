@@ -171,21 +171,51 @@ fn apply_make(plan: &Plan, explicit: Explicit, req: &mut BuildRequest) -> Result
     if let Some(u) = plan.unsupported.first() {
         return Err(unsupported(format!("uses {u}")));
     }
+    // Where cargo runs: one directory for every cargo step (the Makefile's own, or one
+    // subdirectory as in the cargo-casper template: `cd contract && cargo build …`).
+    let dirs: BTreeSet<&str> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Cargo { dir, .. } => Some(dir.as_str()),
+            _ => None,
+        })
+        .collect();
+    if dirs.len() > 1 {
+        return Err(unsupported(format!(
+            "runs cargo in {} directories ({}), each its own build; build each directory on its own",
+            dirs.len(),
+            dirs.iter()
+                .map(|d| if d.is_empty() { "." } else { d })
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let sub = dirs.into_iter().next().unwrap_or_default();
+    if !sub.is_empty() {
+        let relative = Path::new(sub);
+        if relative.is_absolute()
+            || relative.components().any(|c| {
+                !matches!(
+                    c,
+                    std::path::Component::Normal(_) | std::path::Component::CurDir
+                )
+            })
+        {
+            return Err(unsupported(format!(
+                "runs cargo in `{sub}`, outside the project"
+            )));
+        }
+        req.crate_dir = req.crate_dir.join(relative);
+    }
     let mut packages = Vec::new();
     let mut target = None;
     let mut stripped = BTreeSet::new();
     for step in &plan.steps {
         match step {
             Step::Cargo {
-                dir,
-                toolchain,
-                args,
+                toolchain, args, ..
             } => {
-                if !dir.is_empty() {
-                    return Err(unsupported(format!(
-                        "runs cargo in the subdirectory `{dir}` (each crate its own build); run the build on that directory"
-                    )));
-                }
                 if let Some(t) = toolchain {
                     return Err(unsupported(format!(
                         "picks the toolchain `+{t}` on the command line; give it with --toolchain"
