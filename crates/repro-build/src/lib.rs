@@ -136,6 +136,9 @@ pub struct BuildRequest {
     pub packages: Vec<String>,
     /// Overrides the pin file.
     pub toolchain: Option<String>,
+    /// Set when `toolchain` was inferred from a module (see [`toolchain::infer`]): the installed
+    /// rustc must have been built from its commit, and the provenance says where it came from.
+    pub inferred: Option<toolchain::infer::Inferred>,
     pub target: String,
     pub features: Vec<String>,
     pub no_default_features: bool,
@@ -221,9 +224,13 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         .to_path_buf();
 
     // Toolchain.
-    let (tc_name, pin) = match &req.toolchain {
-        Some(t) => (t.clone(), toolchain::PinSource::Explicit),
-        None => {
+    let (tc_name, pin) = match (&req.toolchain, &req.inferred) {
+        (_, Some(i)) => (
+            i.toolchain.clone(),
+            toolchain::PinSource::Inferred { from: i.describe() },
+        ),
+        (Some(t), None) => (t.clone(), toolchain::PinSource::Explicit),
+        (None, None) => {
             let (name, path) = toolchain::find_pin(&crate_dir, &ws_root)?.ok_or_else(|| {
                 BuildError::NoToolchainPin {
                     crate_dir: crate_dir.clone(),
@@ -245,6 +252,9 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         req.offline,
         progress,
     )?;
+    if let Some(i) = &req.inferred {
+        toolchain::check_commit(&tc, i)?;
+    }
     let (cargo_minor, cargo_nightly) = tc.cargo_minor();
     let access = RegistryAccess::for_cargo(cargo_minor, cargo_nightly);
 
@@ -585,6 +595,9 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
                     pinned_by: match &pin {
                         toolchain::PinSource::File { path } => path.clone(),
                         toolchain::PinSource::Explicit => "--toolchain".into(),
+                        toolchain::PinSource::Inferred { from } => {
+                            format!("--toolchain auto: {from}")
+                        }
                     },
                     rustc_vv: tc.rustc_vv.clone(),
                     cargo_v: tc.cargo_v.clone(),

@@ -10,6 +10,8 @@ use crate::error::{BuildError, tail};
 use crate::exec::{HostEnv, Invocation};
 use crate::{Progress, ProgressEvent};
 
+pub mod infer;
+
 /// Where the toolchain name came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -18,6 +20,8 @@ pub enum PinSource {
     File { path: String },
     /// `--toolchain`.
     Explicit,
+    /// `--toolchain auto`: inferred from a module (what it was inferred from, in words).
+    Inferred { from: String },
 }
 
 /// Finds the pin: the nearest `rust-toolchain.toml` or `rust-toolchain` from `crate_dir` up to and
@@ -258,6 +262,25 @@ fn verify(host: &HostEnv, name: &str, pin: PinSource, dir: &Path) -> Result<Tool
         release,
         commit_hash,
         host: field(&rustc.stdout, "host:"),
+    })
+}
+
+/// Checks that the installed rustc was built from `commit` (a prefix of `rustc -vV`'s commit-hash),
+/// as a toolchain inferred from a module must be.
+pub fn check_commit(tc: &Toolchain, inferred: &infer::Inferred) -> Result<(), BuildError> {
+    if tc
+        .commit_hash
+        .starts_with(&inferred.commit.to_ascii_lowercase())
+    {
+        return Ok(());
+    }
+    Err(BuildError::ToolchainMismatch {
+        toolchain: tc.name.clone(),
+        expected: format!(
+            "a rustc built from commit {}, {}",
+            inferred.commit, inferred.rustc
+        ),
+        found: format!("release {}, commit {}", tc.release, tc.commit_hash),
     })
 }
 

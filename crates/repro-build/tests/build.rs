@@ -40,6 +40,7 @@ fn request(crate_dir: &Path, root: &Path, target: &str) -> BuildRequest {
         crate_dir: crate_dir.to_path_buf(),
         packages: Vec::new(),
         toolchain: None,
+        inferred: None,
         target: target.into(),
         features: Vec::new(),
         no_default_features: false,

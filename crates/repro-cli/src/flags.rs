@@ -110,6 +110,7 @@ impl BuildOpts {
             crate_dir,
             packages,
             toolchain: self.toolchain.clone(),
+            inferred: None,
             target: self
                 .target
                 .clone()

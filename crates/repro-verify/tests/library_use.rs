@@ -71,6 +71,7 @@ fn a_source_for_a_factory_install_is_refused_with_what_to_do() {
         crate_dir: tmp.path().join("contract"),
         packages: Vec::new(),
         toolchain: None,
+        inferred: None,
         target: "wasm32-unknown-unknown".into(),
         features: Vec::new(),
         no_default_features: false,
