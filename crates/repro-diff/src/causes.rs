@@ -48,6 +48,73 @@ fn fits(s: &SideFacts) -> Vec<String> {
         .collect()
 }
 
+/// `processed-by` / `language` producers entries.
+fn compiler_producers(s: &SideFacts) -> Vec<String> {
+    s.toolchain
+        .producers
+        .iter()
+        .filter(|p| p.starts_with("processed-by") || p.starts_with("language"))
+        .cloned()
+        .collect()
+}
+
+/// The compiler of one side in words: its producers entry (`rustc 1.79.0 (129f3b996 2024-06-10)`),
+/// else the commit of its `/rustc/` paths, else that nothing names it.
+fn compiler_name(s: &SideFacts) -> String {
+    let rustc: Vec<&str> = s
+        .toolchain
+        .producers
+        .iter()
+        .filter_map(|p| p.strip_prefix("processed-by: "))
+        .filter(|p| p.starts_with("rustc"))
+        .collect();
+    if !rustc.is_empty() {
+        return rustc.join(" and ");
+    }
+    match s.toolchain.rustc_commits.as_slice() {
+        [] => "an unnamed compiler".into(),
+        commits => format!("the rustc of commit {}", commits.join(" and ")),
+    }
+}
+
+/// Different compilers: different `/rustc/` commits or different producers entries.
+fn rustc_differs(fa: &SideFacts, fb: &SideFacts) -> Option<Cause> {
+    let (ca, cb) = (&fa.toolchain.rustc_commits, &fb.toolchain.rustc_commits);
+    let (pa, pb) = (compiler_producers(fa), compiler_producers(fb));
+    let commits_differ = !ca.is_empty() && !cb.is_empty() && ca != cb;
+    let producers_differ = !pa.is_empty() && !pb.is_empty() && pa != pb;
+    if !(commits_differ || producers_differ) {
+        return None;
+    }
+    let mut c = cause(
+        CauseKind::RustcDiffers,
+        90,
+        format!(
+            "the modules were built by different compilers: A {}, B {}",
+            compiler_name(fa),
+            compiler_name(fb)
+        ),
+    );
+    if commits_differ {
+        c.evidence
+            .push(format!("A: /rustc/{}/", ca.join(", /rustc/")));
+        c.evidence
+            .push(format!("B: /rustc/{}/", cb.join(", /rustc/")));
+    }
+    if producers_differ {
+        c.evidence.push(format!("A producers: {}", pa.join("; ")));
+        c.evidence.push(format!("B producers: {}", pb.join("; ")));
+    }
+    c.fix = Some(
+        match (pa.iter().find(|p| p.contains("rustc")), ca.first()) {
+            (Some(p), _) => format!("rebuild with A's toolchain ({p})"),
+            (None, Some(h)) => format!("rebuild with the rustc of commit {h} (A's toolchain)"),
+            _ => "rebuild with A's toolchain".into(),
+        },
+    );
+    Some(c)
+}
+
 pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
     let mut out = Vec::new();
     let fa = &r.facts_a;
@@ -217,43 +284,7 @@ pub(crate) fn classify(r: &DiffReport) -> Vec<Cause> {
     }
 
     // Toolchain.
-    let prod = |s: &SideFacts| -> Vec<String> {
-        s.toolchain
-            .producers
-            .iter()
-            .filter(|p| p.starts_with("processed-by") || p.starts_with("language"))
-            .cloned()
-            .collect()
-    };
-    let (ca, cb) = (&fa.toolchain.rustc_commits, &fb.toolchain.rustc_commits);
-    let (pa, pb) = (prod(fa), prod(fb));
-    let commits_differ = !ca.is_empty() && !cb.is_empty() && ca != cb;
-    let producers_differ = !pa.is_empty() && !pb.is_empty() && pa != pb;
-    if commits_differ || producers_differ {
-        let mut c = cause(
-            CauseKind::RustcDiffers,
-            90,
-            "the modules were built by different compilers",
-        );
-        if commits_differ {
-            c.evidence
-                .push(format!("A: /rustc/{}/", ca.join(", /rustc/")));
-            c.evidence
-                .push(format!("B: /rustc/{}/", cb.join(", /rustc/")));
-        }
-        if producers_differ {
-            c.evidence.push(format!("A producers: {}", pa.join("; ")));
-            c.evidence.push(format!("B producers: {}", pb.join("; ")));
-        }
-        c.fix = Some(
-            match (pa.iter().find(|p| p.contains("rustc")), ca.first()) {
-                (Some(p), _) => format!("rebuild with A's toolchain ({p})"),
-                (None, Some(h)) => format!("rebuild with the rustc of commit {h} (A's toolchain)"),
-                _ => "rebuild with A's toolchain".into(),
-            },
-        );
-        out.push(c);
-    }
+    out.extend(rustc_differs(fa, fb));
 
     // Embedded build paths.
     let non_rustc = |s: &SideFacts| -> BTreeSet<String> {

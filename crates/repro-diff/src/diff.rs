@@ -6,7 +6,7 @@ use crate::align::{self, Alignment};
 use crate::instrument::{self, CostProfile};
 use crate::module::{Module, Section};
 use crate::report::*;
-use crate::strings;
+use crate::strings::{self, PathFacts};
 
 pub(crate) fn module_info(bytes: &[u8]) -> ModuleInfo {
     use sha2::Digest;
@@ -470,10 +470,9 @@ fn clip(s: &str) -> String {
     }
 }
 
-/// Facts about one module, used by both diff and inspect.
-pub(crate) fn side_facts(m: &Module<'_>, profiles: &[&dyn CostProfile]) -> SideFacts {
-    let all_strings: Vec<&str> = m
-        .data
+/// Printable strings of the data segments (and of a `.rodata` custom section).
+fn data_strings<'m>(m: &'m Module<'_>) -> Vec<&'m str> {
+    m.data
         .iter()
         .flat_map(|d| strings::printable_strings(d.bytes, 4))
         .chain(
@@ -482,9 +481,12 @@ pub(crate) fn side_facts(m: &Module<'_>, profiles: &[&dyn CostProfile]) -> SideF
                 .filter(|c| c.name == ".rodata")
                 .flat_map(|c| strings::printable_strings(c.data, 4)),
         )
-        .collect();
-    let paths = strings::path_facts(all_strings.iter().copied());
-    let toolchain = ToolchainEvidence {
+        .collect()
+}
+
+/// What the module says about its compiler.
+pub(crate) fn toolchain_evidence(m: &Module<'_>, paths: &PathFacts) -> ToolchainEvidence {
+    ToolchainEvidence {
         producers: m
             .producers
             .iter()
@@ -492,7 +494,18 @@ pub(crate) fn side_facts(m: &Module<'_>, profiles: &[&dyn CostProfile]) -> SideF
             .collect(),
         rustc_commits: paths.rustc_commits.clone(),
         target_features: m.target_features.clone(),
-    };
+    }
+}
+
+/// The paths embedded in the module's data.
+pub(crate) fn path_facts(m: &Module<'_>) -> PathFacts {
+    strings::path_facts(data_strings(m))
+}
+
+/// Facts about one module, used by both diff and inspect.
+pub(crate) fn side_facts(m: &Module<'_>, profiles: &[&dyn CostProfile]) -> SideFacts {
+    let paths = path_facts(m);
+    let toolchain = toolchain_evidence(m, &paths);
     let features = m
         .features
         .names()

@@ -204,6 +204,13 @@ fn content_changes(report: &DiffReport, n: usize) -> Vec<usize> {
         .collect()
 }
 
+/// What one module says about the compiler that built it: its `producers` entries and the commits
+/// of `/rustc/<commit>/` paths in its data (a light [`inspect`]).
+pub fn toolchain_evidence(bytes: &[u8]) -> Result<ToolchainEvidence> {
+    let m = module::parse(Input::Module, bytes)?;
+    Ok(diff::toolchain_evidence(&m, &diff::path_facts(&m)))
+}
+
 /// A fingerprint of one module: sections, imports/exports, toolchain evidence, embedded paths,
 /// features, instrumentation and (with `profiles`) which cost profile it fits.
 pub fn inspect(bytes: &[u8], profiles: &[&dyn CostProfile]) -> Result<Fingerprint> {
