@@ -299,6 +299,8 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
     let key_doc = serde_json::json!({
         "tool": [&req.tool_name, &req.tool_version],
         "rustc_vv": &tc.rustc_vv,
+        // The provenance records where the pin came from, so an entry is only reused for it.
+        "pin": &pin,
         "cargo_v": &tc.cargo_v,
         "target": &req.target,
         "packages": &req.packages,
