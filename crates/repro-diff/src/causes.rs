@@ -48,12 +48,13 @@ fn fits(s: &SideFacts) -> Vec<String> {
         .collect()
 }
 
-/// `processed-by` / `language` producers entries.
+/// `processed-by` producers entries (the tools that made the module; a `language` entry can be
+/// missing from one build of the same compiler, e.g. when no Rust code survives).
 fn compiler_producers(s: &SideFacts) -> Vec<String> {
     s.toolchain
         .producers
         .iter()
-        .filter(|p| p.starts_with("processed-by") || p.starts_with("language"))
+        .filter(|p| p.starts_with("processed-by"))
         .cloned()
         .collect()
 }

@@ -265,8 +265,8 @@ fn real_rustc_1_95_0_vs_1_94_0() {
     for want in [
         "A: /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/",
         "B: /rustc/4a4ef493e3a1488c6e321570238084b38948f6db/",
-        "A producers: language: Rust; processed-by: rustc 1.95.0 (59807616e 2026-04-14)",
-        "B producers: language: Rust; processed-by: rustc 1.94.0 (4a4ef493e 2026-03-02)",
+        "A producers: processed-by: rustc 1.95.0 (59807616e 2026-04-14)",
+        "B producers: processed-by: rustc 1.94.0 (4a4ef493e 2026-03-02)",
     ] {
         assert!(e.contains(&want.to_string()), "{want}: {e:?}");
     }
@@ -569,4 +569,27 @@ proptest! {
         let _ = repro_diff::inspect(&m, &[&ONES]);
         let _ = repro_diff::diff(&m, &m, &options());
     }
+}
+
+/// One build of rustc 1.95.0 records `language: Rust`, another (no Rust code survives) does not:
+/// the same compiler, so no "different compilers" cause. Producers as two real 1.95.0 builds
+/// wrote them (testdata/wasm/multi_ep.wasm, and a no_std cdylib with an empty `call`).
+#[test]
+fn a_missing_language_entry_is_not_another_compiler() {
+    let a = wat::parse_str(
+        r#"(module (@producers (language "Rust" "") (processed-by "rustc" "1.95.0 (59807616e 2026-04-14)"))
+           (func (export "call") (result i32) i32.const 1))"#,
+    )
+    .unwrap();
+    let b = wat::parse_str(
+        r#"(module (@producers (processed-by "rustc" "1.95.0 (59807616e 2026-04-14)"))
+           (func (export "call") (result i32) i32.const 2))"#,
+    )
+    .unwrap();
+    let r = repro_diff::diff(&a, &b, &options()).unwrap();
+    assert!(
+        r.causes.iter().all(|c| c.kind != CauseKind::RustcDiffers),
+        "{:?}",
+        r.causes
+    );
 }
