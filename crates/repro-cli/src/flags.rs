@@ -13,7 +13,9 @@ use repro_verify::recipe::{self, RecipeChoice, StripCustom};
 /// How to build: the options `build` and `verify` share.
 #[derive(Debug, clap::Args)]
 pub struct BuildOpts {
-    /// Toolchain to use instead of the crate's pin (e.g. nightly-2023-03-25).
+    /// Toolchain to use instead of the crate's pin (e.g. nightly-2023-03-25), or `auto`: the one
+    /// that built the uploaded module, from its producers section or its /rustc/<commit>/ paths
+    /// (verify: the module on chain; build: --infer-from FILE).
     #[arg(long)]
     pub toolchain: Option<String>,
     /// Compilation target [default: the Makefile's, else wasm32-unknown-unknown].

@@ -122,6 +122,13 @@ impl Progress for StderrProgress {
 }
 
 /// Says which recipe the build replays and why (and what of it is not replayed), unless quiet.
+pub fn report_toolchain(what: &str) {
+    if tracing::enabled!(tracing::Level::WARN) {
+        let _ = writeln!(std::io::stderr().lock(), "casper-repro: toolchain {what}");
+    }
+}
+
+/// Says on stderr which recipe was chosen and why (not with `--quiet`).
 pub fn report_recipe(record: &crate::repro_build::recipe::RecipeRecord) {
     if !tracing::enabled!(tracing::Level::WARN) {
         return;

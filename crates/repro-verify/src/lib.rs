@@ -3,6 +3,7 @@
 //! the node's processing (`repro-core`) and the structural diff (`repro-diff`).
 //!
 //! - [`config`]: which Wasm configuration the replay uses, and why;
+//! - [`toolchain`]: the rebuild's toolchain (`--toolchain auto`: inferred from the upload);
 //! - [`profiles`]: the mainnet cost tables as repro-diff cost profiles;
 //! - [`stages::verify`]: the three comparisons and the verdict; [`run::run`] the whole pipeline;
 //! - [`model`]: the result as types; [`text`] renders it for people, [`wire`] is its JSON.
@@ -20,6 +21,7 @@ pub mod recipe;
 pub mod run;
 pub mod stages;
 pub mod text;
+pub mod toolchain;
 pub mod wire;
 
 pub use model::*;

@@ -210,4 +210,7 @@ pub struct Report {
     pub contracts: Vec<ContractResult>,
     /// Set when stage 2 differs only in instrumentation constants.
     pub rerun: Option<Rerun>,
+    /// How the rebuild's toolchain was chosen, when there is something to say: inferred
+    /// (`--toolchain auto`), or a pin of a moving channel.
+    pub toolchain: Option<crate::toolchain::ToolchainNote>,
 }

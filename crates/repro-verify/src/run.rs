@@ -13,7 +13,8 @@ pub enum Artifacts {
     None,
     /// Artifacts built elsewhere.
     Files(Vec<Rebuilt>),
-    /// Build this source (every package's artifact is a candidate).
+    /// Build this source (every package's artifact is a candidate). A `toolchain` of
+    /// [`crate::toolchain::AUTO`] is inferred from the uploaded module.
     Build(Box<repro_build::BuildRequest>),
 }
 
@@ -36,6 +37,8 @@ pub enum VerifyError {
     },
     #[error("reading the artifact {path}: {error}")]
     Artifact { path: String, error: std::io::Error },
+    #[error(transparent)]
+    Toolchain(#[from] crate::toolchain::PinError),
 }
 
 /// Verifies `install` against `artifacts` under the configuration `explicit` asks for (or the
@@ -55,10 +58,12 @@ pub fn run(
         });
     }
     let (protocol, configuration) = config::choose(explicit, &install)?;
+    let mut toolchain = None;
     let rebuilt = match artifacts {
         Artifacts::None => Vec::new(),
         Artifacts::Files(files) => files,
-        Artifacts::Build(req) => {
+        Artifacts::Build(mut req) => {
+            toolchain = crate::toolchain::settle(&mut req, &install.input)?;
             let out = repro_build::build(&req, progress).map_err(|error| VerifyError::Build {
                 crate_dir: req.crate_dir.display().to_string(),
                 error,
@@ -80,10 +85,7 @@ pub fn run(
                 .collect::<Result<Vec<_>, VerifyError>>()?
         }
     };
-    Ok(crate::stages::verify(
-        install,
-        &protocol,
-        configuration,
-        &rebuilt,
-    ))
+    let mut report = crate::stages::verify(install, &protocol, configuration, &rebuilt);
+    report.toolchain = toolchain;
+    Ok(report)
 }

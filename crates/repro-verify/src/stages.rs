@@ -42,8 +42,11 @@ fn compare(kind: StageKind, a: &[u8], b: &[u8], options: &DiffOptions<'_>) -> St
         Comparison::EqualAfterNormalisation(vec![Normalisation::CustomSectionsRemoved])
     } else {
         match repro_diff::diff(a, b, options) {
-            Ok(report) => Comparison::Different {
-                causes: report.causes.clone(),
+            Ok(mut report) => Comparison::Different {
+                causes: {
+                    crate::toolchain::name_compilers(&mut report);
+                    report.causes.clone()
+                },
                 diff: Some(Box::new(report)),
                 diff_error: None,
             },
@@ -233,6 +236,7 @@ pub fn verify(
         configuration,
         contracts,
         rerun,
+        toolchain: None,
     }
 }
 

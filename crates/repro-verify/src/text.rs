@@ -116,6 +116,9 @@ pub fn render_text(r: &Report) -> String {
         }
         let _ = writeln!(s, "  verdict: {}", c.verdict.as_str());
     }
+    if let Some(note) = &r.toolchain {
+        let _ = writeln!(s, "\nToolchain: {}", note.describe());
+    }
     if let Some(rerun) = &r.rerun {
         let _ = writeln!(s);
         if rerun.fitting_protocols.is_empty() {

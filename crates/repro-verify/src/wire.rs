@@ -7,9 +7,10 @@ use repro_diff::{Cause, DiffReport};
 use serde::Serialize;
 
 use crate::model::{self, Comparison};
+use crate::toolchain::ToolchainNote;
 
 /// Version of every JSON document. Bump it on any change of a document's shape.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// `{"schema_version": N, "kind": KIND, ...payload}`.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -42,6 +43,91 @@ pub struct VerifyDoc<'a> {
     pub contracts: Vec<ContractDoc<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rerun: Option<RerunDoc<'a>>,
+    /// How the rebuild's toolchain was chosen, when there is something to say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toolchain: Option<ToolchainDoc<'a>>,
+}
+
+/// How the rebuild's toolchain was chosen.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ToolchainDoc<'a> {
+    /// `inferred` (`--toolchain auto`) or `moving-pin` (the source pins only `stable`,
+    /// `nightly` or `beta`: not reproducible).
+    pub kind: &'static str,
+    /// The same in one sentence.
+    pub description: String,
+    /// With `moving-pin`: the pin and its file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin_file: Option<&'a str>,
+    /// What was inferred (`inferred`), or what `--toolchain auto` would use (`moving-pin`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inferred: Option<InferredDoc<'a>>,
+    /// With `moving-pin`: why `--toolchain auto` cannot infer one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_inferable: Option<&'a str>,
+}
+
+/// A toolchain inferred from a module.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct InferredDoc<'a> {
+    /// The name rustup installs (`1.79.0`, `nightly-2023-01-09`).
+    pub toolchain: &'a str,
+    /// The compiler as it names itself (`rustc 1.79.0 (129f3b996 2024-06-10)`).
+    pub rustc: &'a str,
+    /// Its commit (full when known).
+    pub commit: &'a str,
+    /// `producers` (the producers section) or `rustc-path` (a `/rustc/<commit>/` path in the
+    /// data, through the table of stable releases).
+    pub from: &'static str,
+    /// The producers entry, or the commit of the path.
+    pub evidence: &'a str,
+    /// What the name rests on when it is not a release's own name (a nightly's date rule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'a str>,
+}
+
+impl<'a> From<&'a repro_build::toolchain::infer::Inferred> for InferredDoc<'a> {
+    fn from(i: &'a repro_build::toolchain::infer::Inferred) -> Self {
+        use repro_build::toolchain::infer::Source;
+        let (from, evidence) = match &i.source {
+            Source::Producers { entry } => ("producers", entry.as_str()),
+            Source::RustcPath { commit } => ("rustc-path", commit.as_str()),
+        };
+        InferredDoc {
+            toolchain: &i.toolchain,
+            rustc: &i.rustc,
+            commit: &i.commit,
+            from,
+            evidence,
+            note: i.note.as_deref(),
+        }
+    }
+}
+
+impl<'a> From<&'a ToolchainNote> for ToolchainDoc<'a> {
+    fn from(n: &'a ToolchainNote) -> Self {
+        let description = n.describe();
+        match n {
+            ToolchainNote::Inferred(i) => ToolchainDoc {
+                kind: "inferred",
+                description,
+                pin: None,
+                pin_file: None,
+                inferred: Some(i.into()),
+                not_inferable: None,
+            },
+            ToolchainNote::MovingPin { pin, file, auto } => ToolchainDoc {
+                kind: "moving-pin",
+                description,
+                pin: Some(pin),
+                pin_file: Some(file),
+                inferred: auto.as_ref().ok().map(InferredDoc::from),
+                not_inferable: auto.as_ref().err().map(String::as_str),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -164,6 +250,7 @@ impl<'a> From<&'a model::Report> for VerifyDoc<'a> {
                 suggested_protocol: x.suggested_protocol.as_deref(),
                 command: x.command.as_deref(),
             }),
+            toolchain: r.toolchain.as_ref().map(ToolchainDoc::from),
         }
     }
 }
@@ -217,6 +304,9 @@ pub struct BuildDoc<'a> {
     pub cache_hit: bool,
     pub cache_key: &'a str,
     pub toolchain: &'a str,
+    /// With `--toolchain auto`: what was inferred, from what.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inferred: Option<InferredDoc<'a>>,
     pub elapsed_ms: u128,
     pub artifacts: Vec<BuildArtifactDoc<'a>>,
 }

@@ -4,7 +4,11 @@
 
 use std::path::PathBuf;
 
-use repro_verify::wire::{BuildArtifactDoc, BuildDoc};
+use anyhow::bail;
+use repro_verify::repro_build::BuildRequest;
+use repro_verify::repro_build::toolchain::infer::Inferred;
+use repro_verify::toolchain::{AUTO, apply_inferred};
+use repro_verify::wire::{BuildArtifactDoc, BuildDoc, InferredDoc};
 
 use crate::Outcome;
 use crate::flags::BuildOpts;
@@ -14,6 +18,8 @@ use crate::progress::build_with_progress;
 const AFTER_HELP: &str = "\
 Toolchain: from the crate's rust-toolchain(.toml) (walking up to the workspace root) or
 --toolchain; installed through rustup with the wasm target when missing (not with --offline).
+--toolchain auto --infer-from FILE.wasm uses the rustc that built FILE (its producers section, or
+its /rustc/<commit>/ paths through the table of stable releases 1.56.0-1.95.0).
 Remap tokens, alone or starting FROM: {cargo_home}, {home}, {source} (the private copy of the
 workspace), {target_dir}; e.g. --remap {cargo_home}/registry/src=/home/alice/.cargo/registry/src
 
@@ -39,6 +45,10 @@ pub struct Args {
     packages: Vec<String>,
     #[command(flatten)]
     build: BuildOpts,
+    /// With --toolchain auto: the module to infer the toolchain from (e.g. the session Wasm as it
+    /// was uploaded).
+    #[arg(long, value_name = "FILE.wasm", requires = "toolchain")]
+    infer_from: Option<PathBuf>,
     /// Where to write the .wasm files and their .provenance.json.
     #[arg(long, default_value = "repro-out")]
     out_dir: PathBuf,
@@ -48,11 +58,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let (req, recipe) = args.build.request(
+    let (mut req, recipe) = args.build.request(
         args.crate_dir.clone(),
         args.packages.clone(),
         args.out_dir.clone(),
     )?;
+    let inferred = infer_toolchain(&mut req, args.infer_from.as_deref())?;
     crate::progress::report_recipe(&recipe);
     let out = build_with_progress(&req)?;
     match args.format {
@@ -61,6 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 cache_hit: out.cache_hit,
                 cache_key: &out.cache_key,
                 toolchain: &out.toolchain,
+                inferred: inferred.as_ref().map(InferredDoc::from),
                 elapsed_ms: out.elapsed.as_millis(),
                 artifacts: out
                     .artifacts
@@ -85,4 +97,24 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Success)
+}
+
+/// `--toolchain auto --infer-from FILE`: the toolchain that built FILE.
+fn infer_toolchain(
+    req: &mut BuildRequest,
+    infer_from: Option<&std::path::Path>,
+) -> anyhow::Result<Option<Inferred>> {
+    let auto = req.toolchain.as_deref() == Some(AUTO);
+    let file = match (auto, infer_from) {
+        (false, None) => return Ok(None),
+        (false, Some(_)) => bail!("--infer-from is only read with --toolchain auto"),
+        (true, None) => bail!(
+            "--toolchain auto needs a module to infer the toolchain from: give --infer-from FILE.wasm (the uploaded module), or name the toolchain with --toolchain NAME"
+        ),
+        (true, Some(file)) => file,
+    };
+    let bytes = fs_err::read(file)?;
+    let inferred = apply_inferred(req, &bytes, &file.display().to_string())?;
+    crate::progress::report_toolchain(&format!("inferred: {}", inferred.describe()));
+    Ok(Some(inferred))
 }

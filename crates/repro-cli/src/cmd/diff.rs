@@ -49,13 +49,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         context: args.context,
         profiles: repro_verify::profiles::as_dyn(&profiles),
     };
-    let report = crate::repro_diff::diff(&a, &b, &options).with_context(|| {
+    let mut report = crate::repro_diff::diff(&a, &b, &options).with_context(|| {
         format!(
             "comparing {} (A) with {} (B)",
             args.a.display(),
             args.b.display()
         )
     })?;
+    repro_verify::toolchain::name_compilers(&mut report);
     match args.format {
         Format::Json => output::print_json("diff", &report)?,
         Format::Text => output::print_text(&crate::repro_diff::diff_text(&report))?,

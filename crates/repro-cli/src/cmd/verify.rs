@@ -29,6 +29,11 @@ Verdicts: verified, verified-after-normalisation (named steps only), replay-veri
 given), mismatch (with the failing stage and ranked causes), untrusted (a chain commitment —
 transaction hash, approvals, block hash, merkle proof — failed).
 
+The rebuild's toolchain: the source's pin, or --toolchain NAME, or --toolchain auto (the rustc
+that built the uploaded module, from its producers section or its /rustc/<commit>/ paths). A source
+that pins nothing is refused, and a pin of just stable/nightly/beta is reported as not reproducible,
+with what --toolchain auto would use.
+
 The replay configuration comes from --chainspec, --protocol, or the executing block's protocol
 version with the built-in mainnet table.
 
@@ -36,6 +41,7 @@ Examples:
   casper-repro verify ./contract --node http://127.0.0.1:7777 1f2e...9a
   casper-repro verify --node http://127.0.0.1:7777 1f2e...9a          (stage 2 only)
   casper-repro verify ./contract --bundle bundle/ --target wasm32v1-none
+  casper-repro verify ./contract --bundle bundle/ --toolchain auto
   casper-repro verify --wasm target/wasm32-unknown-unknown/release/contract.wasm --bundle bundle/
   casper-repro verify --transaction-json info_get_transaction.json
 
