@@ -509,3 +509,96 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+fn testdata(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(rel)
+}
+
+/// `--toolchain auto` without a module to infer from, and with modules that do not name their
+/// compiler: wabt's wasm-strip output of a fixture that embeds no `/rustc/` path, and a
+/// hand-written module.
+#[test]
+fn toolchain_auto_errors_say_why_and_what_to_pass() {
+    let d = tempfile::tempdir().unwrap();
+    crate_with(d.path(), "[lib]\ncrate-type = [\"cdylib\"]\n", OK_LIB);
+    let run = build(d.path(), &["c", "--toolchain", "auto"]);
+    assert_error("error_toolchain_auto_without_module", d.path(), &run);
+
+    fs_err::copy(
+        testdata("wasm/multi_ep_stripped.wasm"),
+        d.path().join("stripped.wasm"),
+    )
+    .unwrap();
+    let run = build(
+        d.path(),
+        &["c", "--toolchain", "auto", "--infer-from", "stripped.wasm"],
+    );
+    assert_error("error_toolchain_auto_no_evidence", d.path(), &run);
+
+    let wat = wat::parse_str(r#"(module (func (export "call")))"#).unwrap();
+    fs_err::write(d.path().join("hand.wasm"), wat).unwrap();
+    let run = build(
+        d.path(),
+        &["c", "--toolchain", "auto", "--infer-from", "hand.wasm"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "cannot infer the toolchain from hand.wasm: the module does not name its compiler"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `--toolchain auto --infer-from` a fixture module that rustc 1.95.0 built (testdata/README.md):
+/// the crate, pinned to another toolchain, is built with 1.95.0, and the JSON result and the
+/// provenance say what was inferred from what.
+#[test]
+fn toolchain_auto_builds_with_the_compiler_of_the_module() {
+    let d = tempfile::tempdir().unwrap();
+    let c = crate_with(d.path(), "[lib]\ncrate-type = [\"cdylib\"]\n", OK_LIB);
+    write(&c, "rust-toolchain", "nightly-2023-01-09\n");
+    fs_err::copy(testdata("wasm/multi_ep.wasm"), d.path().join("upload.wasm")).unwrap();
+    let run = build(
+        d.path(),
+        &[
+            "c",
+            "--toolchain",
+            "auto",
+            "--infer-from",
+            "upload.wasm",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("casper-repro: toolchain inferred: 1.95.0 (from the producers section: processed-by: rustc 1.95.0 (59807616e 2026-04-14))"),
+        "{}",
+        run.stderr
+    );
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["toolchain"], "1.95.0");
+    assert_eq!(doc["inferred"]["from"], "producers");
+    assert_eq!(
+        doc["inferred"]["commit"],
+        "59807616e1fa2540724bfbac14d7976d7e4a3860"
+    );
+    let prov: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(d.path().join("out/c.provenance.json")).unwrap())
+            .unwrap();
+    let pinned_by = prov["toolchain"]["pinned_by"].as_str().unwrap();
+    assert!(
+        pinned_by.starts_with("--toolchain auto: 1.95.0 (from the producers section"),
+        "{pinned_by}"
+    );
+    assert!(
+        prov["toolchain"]["rustc_vv"]
+            .as_str()
+            .unwrap()
+            .contains("commit-hash: 59807616e1fa2540724bfbac14d7976d7e4a3860")
+    );
+}

@@ -183,7 +183,7 @@ fn every_engine_install_self_checks_through_a_loopback_node() {
             stderr(&out)
         );
         let report = stdout_json(&out);
-        assert_eq!(report["schema_version"], 1);
+        assert_eq!(report["schema_version"], 2);
         assert_eq!(report["verdict"], "replay-verified", "{}", case.display());
         assert_eq!(
             report_contracts(&report),
@@ -667,6 +667,20 @@ fn rebuilds_from_source_verify_or_say_which_stage_fails() {
     );
     let summary = r["summary"].as_str().unwrap();
     assert!(summary.contains("a build difference"), "{summary}");
+
+    // --toolchain auto: the upload's producers section names rustc 1.95.0, the toolchain the
+    // fixtures were built with (testdata/README.md), and the rebuild with it verifies.
+    let (code, r, err) = verify(&["-p", "multi_ep", "--toolchain", "auto"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(r["verdict"], "verified");
+    let tc = &r["toolchain"];
+    assert_eq!(tc["kind"], "inferred", "{tc}");
+    assert_eq!(tc["inferred"]["toolchain"], "1.95.0", "{tc}");
+    assert_eq!(tc["inferred"]["from"], "producers", "{tc}");
+    assert_eq!(
+        tc["inferred"]["evidence"],
+        "processed-by: rustc 1.95.0 (59807616e 2026-04-14)"
+    );
 }
 
 /// A contract installed by a stored contract (factory): the caller is resolved through the
@@ -878,4 +892,79 @@ fn verify_from_a_node_can_save_its_bundle_and_reads_the_node_from_the_environmen
     drop(node);
     let report = json_report(&["verify", "--bundle", dir.to_str().unwrap()], 0);
     assert_eq!(report_contracts(&report), engine_contracts(&case));
+}
+
+/// A standalone cdylib crate in `dir/c`, pinned by `pin` (none: no pin file).
+fn tiny_crate(dir: &Path, pin: Option<&str>) -> PathBuf {
+    let c = dir.join("c");
+    fs_err::create_dir_all(c.join("src")).unwrap();
+    fs_err::write(
+        c.join("Cargo.toml"),
+        "[package]\nname = \"c\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[lib]\ncrate-type = [\"cdylib\"]\n[workspace]\n",
+    )
+    .unwrap();
+    fs_err::write(
+        c.join("src/lib.rs"),
+        "#![no_std]\n#[panic_handler]\nfn p(_: &core::panic::PanicInfo) -> ! { loop {} }\n#[no_mangle]\npub extern \"C\" fn call() {}\n",
+    )
+    .unwrap();
+    fs_err::write(
+        c.join("Cargo.lock"),
+        "version = 3\n\n[[package]]\nname = \"c\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    if let Some(pin) = pin {
+        fs_err::write(c.join("rust-toolchain"), format!("{pin}\n")).unwrap();
+    }
+    c
+}
+
+/// A source that pins no toolchain is refused, with what --toolchain auto would use; one that
+/// pins only `stable` is built with today's stable and the report says that this is not
+/// reproducible, with the same suggestion. The upload (multi_ep) was built by rustc 1.95.0
+/// (testdata/README.md).
+#[test]
+fn unreproducible_pins_suggest_toolchain_auto() {
+    let bundle = rpc_dir().join("node-1.5.8-deploy-multi_ep");
+    let d = tempfile::tempdir().unwrap();
+    let c = tiny_crate(d.path(), None);
+    let out = casper_repro(&[
+        "verify",
+        c.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--cache-dir",
+        d.path().join("cache").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out)
+        .replace(d.path().to_str().unwrap(), "[TEMP]")
+        .replace(bundle.to_str().unwrap(), "[BUNDLE]");
+    insta::assert_snapshot!("error_no_toolchain_pin_suggests_auto", err);
+
+    let d = tempfile::tempdir().unwrap();
+    let c = tiny_crate(d.path(), Some("stable"));
+    let report = json_report(
+        &[
+            "verify",
+            c.to_str().unwrap(),
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--cache-dir",
+            d.path().join("cache").to_str().unwrap(),
+        ],
+        1,
+    );
+    let tc = &report["toolchain"];
+    assert_eq!(tc["kind"], "moving-pin", "{tc}");
+    assert_eq!(tc["pin"], "stable");
+    assert_eq!(tc["pin_file"], "rust-toolchain");
+    assert_eq!(tc["inferred"]["toolchain"], "1.95.0", "{tc}");
+    let text = tc["description"].as_str().unwrap();
+    assert!(
+        text.contains("rust-toolchain pins only `stable`")
+            && text.contains("not reproducible")
+            && text.contains("rerun with --toolchain auto, which would use 1.95.0"),
+        "{text}"
+    );
 }
