@@ -14,7 +14,7 @@ use repro_verify::recipe::{self, RecipeChoice, StripCustom};
 #[derive(Debug, clap::Args)]
 pub struct BuildOpts {
     /// Toolchain to use instead of the crate's pin (e.g. nightly-2023-03-25), or `auto`: the one
-    /// that built the uploaded module, from its producers section or its /rustc/<commit>/ paths
+    /// that built the uploaded module, from its producers section or its /rustc/COMMIT/ paths
     /// (verify: the module on chain; build: --infer-from FILE).
     #[arg(long)]
     pub toolchain: Option<String>,
