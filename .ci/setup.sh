@@ -20,3 +20,21 @@ rustup toolchain install nightly --profile minimal
 if ! cargo +nightly fuzz --version 2>/dev/null | grep -q "0.13.2"; then
   cargo install cargo-fuzz --version 0.13.2 --locked
 fi
+
+# Odra references (crates/repro-cli/tests/odra.rs): the real cargo-odra, two releases, built from
+# crates.io with their own lockfiles, and binaryen 121's wasm-opt from the npm registry
+# (.ci/tools/package-lock.json). cargo-odra 0.1.8's lockfile needs rustc 1.96 (kstring 2.0.4).
+repo=$(cd "$(dirname "$0")/.." && pwd)
+tools=${CASPER_REPRO_TOOLS:-$repo/.tools}
+rustup toolchain install nightly-2025-09-01 --profile minimal --target wasm32-unknown-unknown
+for spec in 0.1.3:1.95.0 0.1.8:1.96.0; do
+  v=${spec%%:*}; tc=${spec##*:}
+  if ! "$tools/cargo-odra-$v/bin/cargo-odra" odra --version 2>/dev/null | grep -q "$v"; then
+    rustup toolchain install "$tc" --profile minimal
+    CARGO_TARGET_DIR="$repo/target/tools-build" \
+      cargo "+$tc" install cargo-odra --version "$v" --locked --root "$tools/cargo-odra-$v"
+  fi
+done
+mkdir -p "$tools/npm"
+cp "$repo/.ci/tools/package.json" "$repo/.ci/tools/package-lock.json" "$tools/npm/"
+(cd "$tools/npm" && npm ci --ignore-scripts --no-audit --no-fund)

@@ -127,6 +127,10 @@ pub enum BuildError {
         reason: String,
     },
 
+    /// A tool a recipe needs (Node.js, npm, binaryen) is missing or not the one asked for.
+    #[error("{tool} is needed: {why}")]
+    ToolMissing { tool: String, why: String },
+
     /// A child process could not be started.
     #[error("could not run {program}")]
     Spawn {

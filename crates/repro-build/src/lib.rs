@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+pub mod binaryen;
 mod error;
 mod exec;
 pub mod lock;
@@ -52,18 +53,62 @@ pub const TARGETS: &[&str] = &["wasm32-unknown-unknown", "wasm32v1-none"];
 /// The nightly whose cargo reconstructs locks (`generate-lockfile --publish-time`) and vendors.
 pub const DEFAULT_RESOLVER_TOOLCHAIN: &str = "nightly";
 
-/// A post-processing step applied to cargo's output (e.g. stripping custom sections). Supplied by
-/// the caller so that this crate never parses Wasm; recorded by [`PostProcess::name`].
+/// A post-processing step applied to cargo's output (e.g. stripping custom sections, binaryen's
+/// wasm-opt). Supplied by the caller so that this crate never parses Wasm; recorded by
+/// [`PostProcess::name`] in the cache key and by [`PostProcess::describe`] in the provenance.
 pub trait PostProcess: Send + Sync + std::fmt::Debug {
-    /// A stable name, recorded in the provenance and part of the cache key.
+    /// A stable name, part of the cache key: it must change whenever the output could.
     fn name(&self) -> &str;
     /// Transforms the module bytes.
-    fn apply(&self, wasm: &[u8]) -> Result<Vec<u8>, String>;
+    fn apply(&self, wasm: &[u8], ctx: &PostContext<'_>) -> Result<Vec<u8>, String>;
+    /// What exactly ran on this build, for the provenance (e.g. a command line whose flags depend
+    /// on the compiler). The name by default.
+    fn describe(&self, _ctx: &PostContext<'_>) -> String {
+        self.name().to_owned()
+    }
     /// Whether the step runs on the artifact with this file name (e.g. only the modules a
     /// Makefile strips). All of them by default.
     fn applies_to(&self, _artifact_file: &str) -> bool {
         true
     }
+}
+
+/// What a [`PostProcess`] step may know of the build it finishes.
+#[derive(Debug, Clone, Copy)]
+pub struct PostContext<'a> {
+    /// `rustc -vV` of the compiler that built the artifact.
+    pub rustc_vv: &'a str,
+    /// The build's host environment (for steps that run a tool).
+    pub host: &'a HostEnv,
+    /// The build's limits, which bound a tool a step runs too.
+    pub limits: Limits,
+    /// A private scratch directory of this build.
+    pub work_dir: &'a Path,
+}
+
+impl PostContext<'_> {
+    /// The compiler's commit date (`YYYY-MM-DD`), from `rustc -vV`.
+    pub fn rustc_commit_date(&self) -> Option<&str> {
+        self.rustc_vv
+            .lines()
+            .find_map(|l| l.strip_prefix("commit-date:"))
+            .map(str::trim)
+            .filter(|d| *d != "unknown")
+    }
+}
+
+/// One cargo invocation of a build and the artifact it yields, for recipes that build one binary
+/// per contract (Odra: `ODRA_MODULE=<Contract> cargo build --bin <crate>_build_contract`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BuildUnit {
+    /// Extra environment of this invocation.
+    pub env: Vec<(String, String)>,
+    /// The binary target built (`--bin`).
+    pub bin: String,
+    /// `-p`, when the recipe names the package.
+    pub package: Option<String>,
+    /// The artifact's file name in the output (`<bin>.wasm` is renamed to it).
+    pub file: String,
 }
 
 /// What the build reports while it runs. The CLI renders it on stderr.
@@ -145,6 +190,9 @@ pub struct BuildRequest {
     pub lock_at: Option<LockAt>,
     pub remaps: Vec<Remap>,
     pub post_process: Vec<Arc<dyn PostProcess>>,
+    /// One cargo invocation per unit, in order; empty: one invocation for the package set, every
+    /// `.wasm` it writes an artifact.
+    pub units: Vec<BuildUnit>,
     /// How the project builds, as detected and replayed by the caller; recorded in the
     /// provenance.
     pub recipe: Option<recipe::RecipeRecord>,
@@ -315,6 +363,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         "home": req.remaps.iter().any(|r| r.from == "{home}").then(|| req.host.home.display().to_string()),
         "cargo_config": cargo_config,
         "post": &post_names,
+        "units": &req.units,
         "recipe": &req.recipe,
     });
     let key = sha256_hex(canonical_json(&key_doc).as_bytes());
@@ -503,38 +552,42 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
     }
     let mut build_env = env.clone();
     build_env.insert("CARGO_NET_OFFLINE".into(), "true".into());
-    let mut inv = Invocation::new(tc.cargo(), &crate_copy, build_env)
-        .args(reg_flags)
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--offline",
-            "--target",
-            &req.target,
-            "--target-dir",
-        ]);
-    inv = inv.arg(target_dir.display().to_string());
-    for p in &packages {
-        inv = inv.args(["-p", p]);
-    }
-    if !req.features.is_empty() {
-        inv = inv.args(["--features".to_owned(), req.features.join(",")]);
-    }
-    if req.no_default_features {
-        inv = inv.arg("--no-default-features");
-    }
-    progress.event(ProgressEvent::Step(&format!(
-        "building {} with {}",
-        packages.join(", "),
-        tc.name
-    )));
-    run_step(&inv, req.limits, progress, false)?;
-    steps.push(step_info("build", &inv, &work));
-
-    // Collect, post-process, describe.
-    let (lock_sha, lock_pkgs) = lock::lock_facts(&ws_copy)?;
+    let compile = Compile {
+        cargo: tc.cargo(),
+        crate_copy: &crate_copy,
+        env: &build_env,
+        reg_flags: &reg_flags,
+        target_dir: &target_dir,
+        req,
+    };
     let release_dir = target_dir.join(&req.target).join("release");
+    let mut produced = Vec::new();
+    if req.units.is_empty() {
+        let inv = compile.invocation(&packages, None);
+        progress.event(ProgressEvent::Step(&format!(
+            "building {} with {}",
+            packages.join(", "),
+            tc.name
+        )));
+        run_step(&inv, req.limits, progress, false)?;
+        steps.push(step_info("build", &inv, &work));
+        produced = collect_package_outputs(&packages, &meta, &release_dir)?;
+    } else {
+        // One cargo invocation per unit, each artifact taken before the next unit overwrites it.
+        for unit in &req.units {
+            let inv = compile.invocation(&packages, Some(unit));
+            progress.event(ProgressEvent::Step(&format!(
+                "building {} ({}) with {}",
+                unit.file, unit.bin, tc.name
+            )));
+            run_step(&inv, req.limits, progress, false)?;
+            steps.push(step_info(&format!("build {}", unit.file), &inv, &work));
+            produced.push(collect_unit_output(unit, &packages, &release_dir)?);
+        }
+    }
+
+    // Post-process, describe.
+    let (lock_sha, lock_pkgs) = lock::lock_facts(&ws_copy)?;
     let stage = tempfile::Builder::new()
         .prefix("entry-")
         .tempdir_in(req.cache.dir.join("staging"))?;
@@ -542,38 +595,33 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         key: key.clone(),
         artifacts: Vec::new(),
     };
-    for p in &packages {
-        let m = meta.iter().find(|m| &m.name == p).expect("validated above");
-        let files = m.wasm_files();
-        if files.is_empty() {
-            return Err(BuildError::NoWasmProduced {
-                package: p.clone(),
-                expected: release_dir.join(format!("{}.wasm", p.replace('-', "_"))),
-            });
-        }
-        for file in files {
-            let produced = release_dir.join(&file);
-            if !produced.is_file() {
-                return Err(BuildError::NoWasmProduced {
-                    package: p.clone(),
-                    expected: produced,
-                });
-            }
-            let cargo_bytes = fs_err::read(&produced)?;
+    let post_ctx = PostContext {
+        rustc_vv: &tc.rustc_vv,
+        host: &req.host,
+        limits: req.limits,
+        work_dir: work.path(),
+    };
+    for Produced {
+        package: p,
+        file,
+        bytes: cargo_bytes,
+    } in produced
+    {
+        {
             let cargo_sha = sha256_hex(&cargo_bytes);
             let mut bytes = cargo_bytes;
             let mut post_info = Vec::new();
             for step in req.post_process.iter().filter(|s| s.applies_to(&file)) {
                 let input_sha256 = sha256_hex(&bytes);
-                bytes = step
-                    .apply(&bytes)
-                    .map_err(|reason| BuildError::PostProcess {
-                        step: step.name().into(),
-                        file: file.clone(),
-                        reason,
-                    })?;
+                bytes =
+                    step.apply(&bytes, &post_ctx)
+                        .map_err(|reason| BuildError::PostProcess {
+                            step: step.name().into(),
+                            file: file.clone(),
+                            reason,
+                        })?;
                 post_info.push(PostProcessInfo {
-                    step: step.name().into(),
+                    step: step.describe(&post_ctx),
                     input_sha256,
                     output_sha256: sha256_hex(&bytes),
                 });
@@ -681,6 +729,125 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         cache_key: key,
         toolchain: tc.name,
         elapsed: start.elapsed(),
+    })
+}
+
+/// What one cargo invocation produced, before post-processing.
+struct Produced {
+    package: String,
+    file: String,
+    bytes: Vec<u8>,
+}
+
+/// The fixed parts of every compile invocation of one build.
+struct Compile<'a> {
+    cargo: PathBuf,
+    crate_copy: &'a Path,
+    env: &'a BTreeMap<String, String>,
+    reg_flags: &'a [String],
+    target_dir: &'a Path,
+    req: &'a BuildRequest,
+}
+
+impl Compile<'_> {
+    /// `cargo build --release --locked --offline --target … --target-dir …` for the package set,
+    /// or for one unit (its `--bin`, package and environment).
+    fn invocation(&self, packages: &[String], unit: Option<&BuildUnit>) -> Invocation {
+        let mut env = self.env.clone();
+        if let Some(u) = unit {
+            env.extend(u.env.iter().cloned());
+        }
+        let mut inv = Invocation::new(&self.cargo, self.crate_copy, env)
+            .args(self.reg_flags.iter().cloned())
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "--offline",
+                "--target",
+                &self.req.target,
+                "--target-dir",
+            ])
+            .arg(self.target_dir.display().to_string());
+        match unit {
+            Some(u) => {
+                inv = inv.args(["--bin", &u.bin]);
+                if let Some(p) = &u.package {
+                    inv = inv.args(["-p", p]);
+                }
+            }
+            None => {
+                for p in packages {
+                    inv = inv.args(["-p", p]);
+                }
+            }
+        }
+        if !self.req.features.is_empty() {
+            inv = inv.args(["--features".to_owned(), self.req.features.join(",")]);
+        }
+        if self.req.no_default_features {
+            inv = inv.arg("--no-default-features");
+        }
+        inv
+    }
+}
+
+/// Every `.wasm` cargo wrote for the package set.
+fn collect_package_outputs(
+    packages: &[String],
+    meta: &[PackageMeta],
+    release_dir: &Path,
+) -> Result<Vec<Produced>, BuildError> {
+    let mut produced = Vec::new();
+    for p in packages {
+        let m = meta.iter().find(|m| &m.name == p).expect("validated above");
+        let files = m.wasm_files();
+        if files.is_empty() {
+            return Err(BuildError::NoWasmProduced {
+                package: p.clone(),
+                expected: release_dir.join(format!("{}.wasm", p.replace('-', "_"))),
+            });
+        }
+        for file in files {
+            let path = release_dir.join(&file);
+            if !path.is_file() {
+                return Err(BuildError::NoWasmProduced {
+                    package: p.clone(),
+                    expected: path,
+                });
+            }
+            produced.push(Produced {
+                package: p.clone(),
+                bytes: fs_err::read(&path)?,
+                file,
+            });
+        }
+    }
+    Ok(produced)
+}
+
+/// The binary one unit built, under the unit's file name.
+fn collect_unit_output(
+    unit: &BuildUnit,
+    packages: &[String],
+    release_dir: &Path,
+) -> Result<Produced, BuildError> {
+    let package = unit
+        .package
+        .clone()
+        .or_else(|| packages.first().cloned())
+        .unwrap_or_default();
+    let path = release_dir.join(format!("{}.wasm", unit.bin));
+    if !path.is_file() {
+        return Err(BuildError::NoWasmProduced {
+            package,
+            expected: path,
+        });
+    }
+    Ok(Produced {
+        package,
+        bytes: fs_err::read(&path)?,
+        file: unit.file.clone(),
     })
 }
 

@@ -47,6 +47,7 @@ fn request(crate_dir: &Path, root: &Path, target: &str) -> BuildRequest {
         lock_at: None,
         remaps: Vec::new(),
         post_process: Vec::new(),
+        units: Vec::new(),
         recipe: None,
         out_dir: root.join("out"),
         offline: false,

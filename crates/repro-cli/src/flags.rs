@@ -26,6 +26,14 @@ pub struct BuildOpts {
     /// cargo), or forced. A Makefile is read, never run.
     #[arg(long, value_enum, default_value_t = Recipe::Auto)]
     pub recipe: Recipe,
+    /// Odra: the cargo-odra version whose steps are replayed [default: the one released with
+    /// the odra version in Cargo.lock].
+    #[arg(long, value_name = "VERSION")]
+    pub cargo_odra: Option<String>,
+    /// The binaryen release of wasm-opt (installed from the npm registry package
+    /// binaryen@VERSION.0.0) [default: 121].
+    #[arg(long, value_name = "VERSION")]
+    pub binaryen: Option<u32>,
     /// Features to enable (comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub features: Vec<String>,
@@ -122,6 +130,7 @@ impl BuildOpts {
             lock_at,
             remaps,
             post_process,
+            units: Vec::new(),
             out_dir,
             offline: self.offline,
             limits: Limits {
@@ -145,7 +154,14 @@ impl BuildOpts {
             Recipe::Make => RecipeChoice::Make,
             Recipe::Odra => RecipeChoice::Odra,
         };
-        let record = recipe::apply(choice, explicit, &mut req)?;
+        let tools = recipe::Tools {
+            cargo_odra: self.cargo_odra.clone(),
+            binaryen: self.binaryen,
+        };
+        let mut progress = crate::progress::StderrProgress::new();
+        let record = recipe::apply(choice, explicit, &tools, &mut req, &mut progress);
+        progress.finish();
+        let record = record?;
         Ok((req, record))
     }
 }

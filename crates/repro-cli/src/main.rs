@@ -41,7 +41,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    Build(cmd::build::Args),
+    Build(Box<cmd::build::Args>),
     Replay(cmd::replay::Args),
     Protocols(cmd::protocols::Args),
     Diff(cmd::diff::Args),
@@ -63,7 +63,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.global);
     let result = match cli.command {
-        Command::Build(args) => cmd::build::run(args),
+        Command::Build(args) => cmd::build::run(*args),
         Command::Replay(args) => cmd::replay::run(args, cli.global.verbose > 0),
         Command::Protocols(args) => cmd::protocols::run(args),
         Command::Diff(args) => cmd::diff::run(args),

@@ -140,6 +140,9 @@ pub fn report_recipe(record: &crate::repro_build::recipe::RecipeRecord) {
     };
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "casper-repro: recipe {kind}: {}", record.reason);
+    for tool in &record.tools {
+        let _ = writeln!(stderr, "casper-repro: with {tool}");
+    }
     if !record.not_replayed.is_empty() {
         let _ = writeln!(
             stderr,

@@ -8,8 +8,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use repro_build::recipe::make::{Plan, Step};
+use repro_build::recipe::odra;
 use repro_build::recipe::{self, RecipeKind, RecipeRecord};
-use repro_build::{BuildRequest, PostProcess};
+use repro_build::{BuildRequest, PostContext, PostProcess, Progress};
+
+impl From<odra::OdraError> for RecipeError {
+    fn from(e: odra::OdraError) -> Self {
+        RecipeError::Odra(e)
+    }
+}
 
 /// `--recipe`: detect, or force one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -26,10 +33,10 @@ pub enum RecipeChoice {
 pub enum RecipeError {
     #[error("reading the project's build files: {0}")]
     Io(#[from] std::io::Error),
-    #[error(
-        "{0}: rebuilding Odra projects (cargo odra build) is not supported yet; build with cargo odra and give the artifacts with `verify --wasm`, or force a plain cargo build with --recipe cargo"
-    )]
-    Odra(String),
+    #[error("Odra project: {0}")]
+    Odra(odra::OdraError),
+    #[error(transparent)]
+    Tool(#[from] repro_build::BuildError),
     #[error("--recipe make: {0}")]
     NoMakeRule(String),
     #[error(
@@ -74,7 +81,7 @@ impl PostProcess for StripCustom {
         &self.name
     }
 
-    fn apply(&self, wasm: &[u8]) -> Result<Vec<u8>, String> {
+    fn apply(&self, wasm: &[u8], _ctx: &PostContext<'_>) -> Result<Vec<u8>, String> {
         repro_diff::strip_custom_sections(wasm)
     }
 
@@ -90,13 +97,24 @@ pub struct Explicit {
     pub packages: bool,
 }
 
+/// Versions of the tools a recipe runs, when the user names them.
+#[derive(Debug, Clone, Default)]
+pub struct Tools {
+    /// The cargo-odra whose steps are replayed (default: the one Cargo.lock's odra implies).
+    pub cargo_odra: Option<String>,
+    /// The binaryen release of wasm-opt (default: [`repro_build::binaryen::DEFAULT_VERSION`]).
+    pub binaryen: Option<u32>,
+}
+
 /// Detects (or takes) the recipe of the project at `req.crate_dir` and applies it to `req`:
 /// for make, the packages, target and features of the rule's `cargo build`, and the strip of
 /// exactly the modules it strips. Records the recipe in `req.recipe` and returns it.
 pub fn apply(
     choice: RecipeChoice,
     explicit: Explicit,
+    tools: &Tools,
     req: &mut BuildRequest,
+    progress: &mut dyn Progress,
 ) -> Result<RecipeRecord, RecipeError> {
     let dir = req.crate_dir.clone();
     let detected = recipe::detect(&dir)?;
@@ -122,8 +140,9 @@ pub fn apply(
             rule: None,
             commands: Vec::new(),
             not_replayed: Vec::new(),
+            tools: Vec::new(),
         },
-        RecipeKind::Odra => return Err(RecipeError::Odra(reason)),
+        RecipeKind::Odra => apply_odra(reason, explicit, tools, req, progress)?,
         RecipeKind::Make => {
             let plan = match detected.make_plan {
                 Some(plan) => plan,
@@ -136,6 +155,7 @@ pub fn apply(
                 rule: Some(plan.rule.clone()),
                 commands: plan.steps.iter().map(describe).collect(),
                 not_replayed: plan.unrecognised().iter().map(|s| s.to_string()).collect(),
+                tools: Vec::new(),
             }
         }
     };
@@ -149,6 +169,55 @@ fn kind_name(kind: RecipeKind) -> &'static str {
         RecipeKind::Odra => "odra",
         RecipeKind::Make => "make",
     }
+}
+
+/// `cargo odra build`: one cargo build per contract of Odra.toml, then cargo-odra's wasm-opt with a
+/// pinned binaryen, then wasm-strip, on every artifact.
+fn apply_odra(
+    reason: String,
+    explicit: Explicit,
+    tools: &Tools,
+    req: &mut BuildRequest,
+    progress: &mut dyn Progress,
+) -> Result<RecipeRecord, RecipeError> {
+    let plan = odra::plan(&req.crate_dir, tools.cargo_odra.as_deref())?;
+    let version = tools
+        .binaryen
+        .unwrap_or(repro_build::binaryen::DEFAULT_VERSION);
+    let binaryen =
+        repro_build::binaryen::ensure(version, &req.cache.dir, &req.host, req.offline, progress)?;
+    if !explicit.target {
+        req.target = "wasm32-unknown-unknown".into();
+    }
+    req.units = plan.units();
+    let record = RecipeRecord {
+        kind: RecipeKind::Odra,
+        reason,
+        rule: None,
+        commands: plan.commands(),
+        not_replayed: Vec::new(),
+        tools: vec![
+            format!(
+                "cargo-odra {} ({})",
+                plan.cargo_odra.version, plan.cargo_odra.reason
+            ),
+            format!(
+                "binaryen {} (npm binaryen@{}.0.0, {}){}",
+                binaryen.version,
+                binaryen.version,
+                binaryen.integrity,
+                if tools.binaryen.is_some() {
+                    ", --binaryen"
+                } else {
+                    ", this tool's default"
+                }
+            ),
+        ],
+    };
+    let opt: Arc<dyn PostProcess> = Arc::new(odra::WasmOpt::new(plan, binaryen));
+    let strip: Arc<dyn PostProcess> = Arc::new(StripCustom::all());
+    req.post_process.splice(0..0, [opt, strip]);
+    Ok(record)
 }
 
 /// `--recipe make` on a project whose Makefile detection did not pick.

@@ -78,6 +78,7 @@ fn a_source_for_a_factory_install_is_refused_with_what_to_do() {
         lock_at: None,
         remaps: Vec::new(),
         post_process: Vec::new(),
+        units: Vec::new(),
         recipe: None,
         out_dir: tmp.path().join("out"),
         offline: true,

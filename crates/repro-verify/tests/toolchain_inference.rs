@@ -150,6 +150,7 @@ pub extern "C" fn call() -> u32 {
             lock_at: None,
             remaps: Vec::new(),
             post_process: Vec::new(),
+            units: Vec::new(),
             recipe: None,
             out_dir: dir.join("out"),
             offline: false,

@@ -8,6 +8,7 @@
 use std::path::Path;
 
 pub mod make;
+pub mod odra;
 
 /// The kinds of recipe.
 #[derive(
@@ -31,12 +32,15 @@ pub struct RecipeRecord {
     /// For make: the rule read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
-    /// For make: every command of the rule, expanded, in order.
+    /// Every command the recipe runs, in order (make: the rule's, expanded; Odra: cargo-odra's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<String>,
     /// Commands of the rule that a build does not replay, by program name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_replayed: Vec<String>,
+    /// The tools the recipe stands for, their versions and why those (Odra: cargo-odra, binaryen).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
 }
 
 /// The recipe detected for a project and why.
