@@ -607,99 +607,97 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         bytes: cargo_bytes,
     } in produced
     {
-        {
-            let cargo_sha = sha256_hex(&cargo_bytes);
-            let mut bytes = cargo_bytes;
-            let mut post_info = Vec::new();
-            for step in req.post_process.iter().filter(|s| s.applies_to(&file)) {
-                let input_sha256 = sha256_hex(&bytes);
-                bytes =
-                    step.apply(&bytes, &post_ctx)
-                        .map_err(|reason| BuildError::PostProcess {
-                            step: step.name().into(),
-                            file: file.clone(),
-                            reason,
-                        })?;
-                post_info.push(PostProcessInfo {
-                    step: step.describe(&post_ctx),
-                    input_sha256,
-                    output_sha256: sha256_hex(&bytes),
-                });
-            }
-            let prov = Provenance {
-                schema_version: PROVENANCE_SCHEMA_VERSION,
-                tool: ToolInfo {
-                    name: req.tool_name.clone(),
-                    version: req.tool_version.clone(),
-                    argv: req.tool_argv.clone(),
-                },
-                artifact: ArtifactInfo {
+        let cargo_sha = sha256_hex(&cargo_bytes);
+        let mut bytes = cargo_bytes;
+        let mut post_info = Vec::new();
+        for step in req.post_process.iter().filter(|s| s.applies_to(&file)) {
+            let input_sha256 = sha256_hex(&bytes);
+            bytes = step
+                .apply(&bytes, &post_ctx)
+                .map_err(|reason| BuildError::PostProcess {
+                    step: step.name().into(),
                     file: file.clone(),
-                    package: p.clone(),
-                    sha256: sha256_hex(&bytes),
-                    size: bytes.len() as u64,
-                    cargo_output_sha256: cargo_sha,
-                },
-                toolchain: ToolchainInfo {
-                    name: tc.name.clone(),
-                    pinned_by: match &pin {
-                        toolchain::PinSource::File { path } => path.clone(),
-                        toolchain::PinSource::Explicit => "--toolchain".into(),
-                        toolchain::PinSource::Inferred { from } => {
-                            format!("--toolchain auto: {from}")
-                        }
-                    },
-                    rustc_vv: tc.rustc_vv.clone(),
-                    cargo_v: tc.cargo_v.clone(),
-                },
-                target: req.target.clone(),
-                profile: "release".into(),
-                packages: packages.clone(),
-                features: req.features.clone(),
-                no_default_features: req.no_default_features,
-                remaps: remap_pairs
-                    .iter()
-                    .map(|(g, f, t)| RemapInfo {
-                        given: g.clone(),
-                        flag: format!("--remap-path-prefix={f}={t}"),
-                    })
-                    .collect(),
-                rustflags: rustflags.clone(),
-                steps: steps.clone(),
-                lock: LockInfo {
-                    origin: if reconstruction.is_some() {
-                        "reconstructed"
-                    } else {
-                        "committed"
-                    }
-                    .into(),
-                    sha256: lock_sha.clone(),
-                    registry_access: serde_json::to_value(access)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    reconstruction: reconstruction.clone(),
-                    packages: lock_pkgs.clone(),
-                },
-                source: SourceInfo {
-                    tree_sha256: tree.sha256.clone(),
-                    files: tree.files,
-                    crate_dir: crate_rel.display().to_string(),
-                },
-                post_processing: post_info,
-                recipe: req.recipe.clone(),
-                limits: LimitsInfo {
-                    wall_clock_secs: req.limits.wall_clock.as_secs(),
-                    memory_bytes_per_process: req.limits.memory_bytes,
-                    compile_offline: true,
-                },
-            };
-            fs_err::write(stage.path().join(&file), &bytes)?;
-            let json =
-                serde_json::to_vec_pretty(&prov).map_err(|e| BuildError::parse("provenance", e))?;
-            fs_err::write(stage.path().join(provenance_name(&file)), json)?;
-            manifest.artifacts.push((p.clone(), file));
+                    reason,
+                })?;
+            post_info.push(PostProcessInfo {
+                step: step.describe(&post_ctx),
+                input_sha256,
+                output_sha256: sha256_hex(&bytes),
+            });
         }
+        let prov = Provenance {
+            schema_version: PROVENANCE_SCHEMA_VERSION,
+            tool: ToolInfo {
+                name: req.tool_name.clone(),
+                version: req.tool_version.clone(),
+                argv: req.tool_argv.clone(),
+            },
+            artifact: ArtifactInfo {
+                file: file.clone(),
+                package: p.clone(),
+                sha256: sha256_hex(&bytes),
+                size: bytes.len() as u64,
+                cargo_output_sha256: cargo_sha,
+            },
+            toolchain: ToolchainInfo {
+                name: tc.name.clone(),
+                pinned_by: match &pin {
+                    toolchain::PinSource::File { path } => path.clone(),
+                    toolchain::PinSource::Explicit => "--toolchain".into(),
+                    toolchain::PinSource::Inferred { from } => {
+                        format!("--toolchain auto: {from}")
+                    }
+                },
+                rustc_vv: tc.rustc_vv.clone(),
+                cargo_v: tc.cargo_v.clone(),
+            },
+            target: req.target.clone(),
+            profile: "release".into(),
+            packages: packages.clone(),
+            features: req.features.clone(),
+            no_default_features: req.no_default_features,
+            remaps: remap_pairs
+                .iter()
+                .map(|(g, f, t)| RemapInfo {
+                    given: g.clone(),
+                    flag: format!("--remap-path-prefix={f}={t}"),
+                })
+                .collect(),
+            rustflags: rustflags.clone(),
+            steps: steps.clone(),
+            lock: LockInfo {
+                origin: if reconstruction.is_some() {
+                    "reconstructed"
+                } else {
+                    "committed"
+                }
+                .into(),
+                sha256: lock_sha.clone(),
+                registry_access: serde_json::to_value(access)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                reconstruction: reconstruction.clone(),
+                packages: lock_pkgs.clone(),
+            },
+            source: SourceInfo {
+                tree_sha256: tree.sha256.clone(),
+                files: tree.files,
+                crate_dir: crate_rel.display().to_string(),
+            },
+            post_processing: post_info,
+            recipe: req.recipe.clone(),
+            limits: LimitsInfo {
+                wall_clock_secs: req.limits.wall_clock.as_secs(),
+                memory_bytes_per_process: req.limits.memory_bytes,
+                compile_offline: true,
+            },
+        };
+        fs_err::write(stage.path().join(&file), &bytes)?;
+        let json =
+            serde_json::to_vec_pretty(&prov).map_err(|e| BuildError::parse("provenance", e))?;
+        fs_err::write(stage.path().join(provenance_name(&file)), json)?;
+        manifest.artifacts.push((p.clone(), file));
     }
     fs_err::write(
         stage.path().join("manifest.json"),
