@@ -12,6 +12,7 @@ use repro_build::recipe::odra;
 use repro_build::recipe::{self, RecipeKind, RecipeRecord};
 use repro_build::{BuildRequest, PostContext, PostProcess, Progress};
 
+// Not `#[from]`: that would also make it the error's source, and the message would be printed twice.
 impl From<odra::OdraError> for RecipeError {
     fn from(e: odra::OdraError) -> Self {
         RecipeError::Odra(e)
@@ -108,7 +109,9 @@ pub struct Tools {
 
 /// Detects (or takes) the recipe of the project at `req.crate_dir` and applies it to `req`:
 /// for make, the packages, target and features of the rule's `cargo build`, and the strip of
-/// exactly the modules it strips. Records the recipe in `req.recipe` and returns it.
+/// exactly the modules it strips; for Odra, one build unit per contract, cargo-odra's wasm-opt
+/// (installing the pinned binaryen, hence `progress`) and the strip. Records the recipe in
+/// `req.recipe` and returns it.
 pub fn apply(
     choice: RecipeChoice,
     explicit: Explicit,
