@@ -4,6 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "common/files.rs"]
+mod files;
+use files::{copy_dir, which};
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../repro-build/tests/fixtures")
 }
@@ -487,27 +491,6 @@ fn help_is_stable() {
         .output()
         .unwrap();
     insta::assert_snapshot!("build_help", String::from_utf8_lossy(&out.stdout));
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs_err::create_dir_all(to).unwrap();
-    for e in fs_err::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            if e.file_name() != "target" {
-                copy_dir(&e.path(), &dest);
-            }
-        } else {
-            fs_err::copy(e.path(), dest).unwrap();
-        }
-    }
 }
 
 fn testdata(rel: &str) -> PathBuf {

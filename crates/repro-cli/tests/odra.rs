@@ -12,6 +12,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "common/files.rs"]
+mod files;
+use files::{copy_dir, which};
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -30,27 +34,6 @@ fn need(path: PathBuf, how: &str) -> PathBuf {
         path.display()
     );
     path
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs_err::create_dir_all(to).unwrap();
-    for e in fs_err::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            if e.file_name() != "target" && e.file_name() != "wasm" {
-                copy_dir(&e.path(), &dest);
-            }
-        } else {
-            fs_err::copy(e.path(), dest).unwrap();
-        }
-    }
 }
 
 const CONTRACTS: [&str; 2] = ["MyToken", "Flipper"];
