@@ -36,7 +36,7 @@ pub struct Binaryen {
     pub version: u32,
     /// The package's integrity as npm installed it.
     pub integrity: String,
-    /// Whether [`KNOWN_INTEGRITY`] vouches for it.
+    /// Whether this tool has the registry integrity of this release on record.
     pub integrity_known: bool,
     /// `node`.
     pub node: PathBuf,
