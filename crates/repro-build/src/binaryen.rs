@@ -12,23 +12,56 @@
 //! install that fails, or a package whose integrity is not the one recorded here is an error,
 //! never a skipped step.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::{BuildError, tail};
 use crate::exec::{HostEnv, Invocation, Limits};
-use crate::{PostContext, Progress, ProgressEvent};
+use crate::{PostContext, PostProcess, Progress, ProgressEvent};
 
-/// The binaryen release used when the caller names none: the oldest one cargo-odra 0.1.8
-/// accepts for new compilers.
-pub const DEFAULT_VERSION: u32 = 121;
+/// The binaryen release used when the caller names none: the newest one on npm when this table
+/// was made, the one `npm install binaryen` (and so a fresh builder) gets.
+///
+/// Releases give different bytes from the same input: on `cargo odra build`'s flags, 121, 122–123,
+/// 124–125 and 129–132 each give their own output (testdata/odra-cep18). 121 also writes a
+/// DataCount section whenever bulk memory is enabled, even with no bulk-memory instruction left
+/// after `--llvm-memory-copy-fill-lowering`; node 2.0.3 refuses such a module ("Sections out of
+/// order", the real engine 8.1.1 in oracles/ee-8.1.1), so a module on chain was not built with 121
+/// by cargo-odra 0.1.7 or later on a compiler that emits bulk memory.
+pub const DEFAULT_VERSION: u32 = 132;
 
 /// The npm registry's sha512 integrity of the `binaryen` packages checked here. A version not in
 /// this table is installed and its integrity recorded, and the build says so.
-const KNOWN_INTEGRITY: &[(u32, &str)] = &[(
-    121,
-    "sha512-St5LX+CmVdDQMf+DDHWdne7eDK+8tH9TE4Kc+Xk3s5+CzVYIKeJbWuXgsKVbkdLJXGUc2eflFqjThQy555mBag==",
-)];
+const KNOWN_INTEGRITY: &[(u32, &str)] = &[
+    (
+        121,
+        "sha512-St5LX+CmVdDQMf+DDHWdne7eDK+8tH9TE4Kc+Xk3s5+CzVYIKeJbWuXgsKVbkdLJXGUc2eflFqjThQy555mBag==",
+    ),
+    (
+        122,
+        "sha512-XOvjvucq04e5UW0cuoiEZX4wxzepuF7q8sz24JtaXltqjgCqQOZHPXAq5ja/eLljF/orWYmaxuWivpp7paVUCQ==",
+    ),
+    (
+        123,
+        "sha512-/hls/a309aZCc0itqP6uhoR+5DsKSlJVfB8Opd2BY9Ndghs84IScTunlyidyF4r2Xe3lQttnfBNIDjaNpj6mTw==",
+    ),
+    (
+        124,
+        "sha512-RUv9bWl9C4kwjOmi4yA/yjW/w+YMtoEEpTFtI1nIl1m+1AGWRvxirGgd8AeqUnEB65HcsjZJ+WAIsGuVBwDxwA==",
+    ),
+    (
+        125,
+        "sha512-X7CUM9ZnwL/Ow++JH5AJKiemc82J7JyeryuPvXQdXBLcL/rqrC5KMUB1mHiORSolietH9sotvaOZlr6HSwPAlw==",
+    ),
+    (
+        129,
+        "sha512-NyF5J0SfRoLDthpPh36FGTycOEv3Eqnkq3+mP5Cqt6iD9BLGGJMEVuPzu81nhLy2MMpPKmRTM9VLZihfyRQv8A==",
+    ),
+    (
+        132,
+        "sha512-4Usg7yEvwO3FMso3Oov6qkOOHSod1IEv+boKkh77kTljM+eNBouqCTbqWswGzbG+vDNO/b/v2C4gfEh1WgB9Lg==",
+    ),
+];
 
 /// An installed binaryen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +122,63 @@ impl Binaryen {
             ));
         }
         std::fs::read(&output).map_err(|e| format!("reading wasm-opt's output: {e}"))
+    }
+}
+
+/// A `wasm-opt FLAGS IN -o IN` step as a Makefile writes it: these flags, in place, on the
+/// artifacts with these file names, with a pinned binaryen.
+#[derive(Debug)]
+pub struct WasmOptCommand {
+    binaryen: Binaryen,
+    flags: Vec<String>,
+    only: BTreeSet<String>,
+    name: String,
+}
+
+impl WasmOptCommand {
+    pub fn new(binaryen: Binaryen, flags: Vec<String>, only: BTreeSet<String>) -> Self {
+        let name = format!(
+            "wasm-opt {} (binaryen {}) on {}",
+            flags.join(" "),
+            binaryen.version,
+            only.iter().cloned().collect::<Vec<_>>().join(",")
+        );
+        WasmOptCommand {
+            binaryen,
+            flags,
+            only,
+            name,
+        }
+    }
+}
+
+impl PostProcess for WasmOptCommand {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn apply(&self, wasm: &[u8], ctx: &PostContext<'_>) -> Result<Vec<u8>, String> {
+        let flags: Vec<&str> = self.flags.iter().map(String::as_str).collect();
+        self.binaryen.run_wasm_opt(&flags, wasm, ctx)
+    }
+
+    fn describe(&self, _ctx: &PostContext<'_>) -> String {
+        format!(
+            "wasm-opt {} (binaryen {}, npm binaryen@{}.0.0 {}{})",
+            self.flags.join(" "),
+            self.binaryen.version,
+            self.binaryen.version,
+            self.binaryen.integrity,
+            if self.binaryen.integrity_known {
+                ""
+            } else {
+                ", integrity not known to this tool"
+            }
+        )
+    }
+
+    fn applies_to(&self, artifact_file: &str) -> bool {
+        self.only.contains(artifact_file)
     }
 }
 

@@ -31,7 +31,7 @@ pub struct BuildOpts {
     #[arg(long, value_name = "VERSION")]
     pub cargo_odra: Option<String>,
     /// The binaryen release of wasm-opt (installed from the npm registry package
-    /// binaryen@VERSION.0.0) [default: 121].
+    /// binaryen@VERSION.0.0) [default: 132].
     #[arg(long, value_name = "VERSION")]
     pub binaryen: Option<u32>,
     /// Features to enable (comma-separated or repeated).

@@ -7,9 +7,40 @@ use std::process::Command;
 #[path = "common/files.rs"]
 mod files;
 use files::{copy_dir, which};
+#[path = "common/tools.rs"]
+mod tools;
+use tools::{need, tools};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../repro-build/tests/fixtures")
+}
+
+/// The reference: GNU make running `rule` in `ws`, with these directories first on PATH (the
+/// real wasm-strip, wasm-opt); returns `artifact` (relative to `ws`).
+fn make_reference(ws: &Path, rule: &str, first_on_path: &[PathBuf], artifact: &str) -> Vec<u8> {
+    assert!(
+        which("make").is_some(),
+        "GNU make is needed: it runs the reference build"
+    );
+    let path = std::env::join_paths(
+        first_on_path
+            .iter()
+            .cloned()
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let made = Command::new("make")
+        .arg(rule)
+        .current_dir(ws)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "make {rule}: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    fs_err::read(ws.join(artifact)).unwrap()
 }
 
 struct Run {
@@ -339,10 +370,7 @@ fn a_make_project_is_rebuilt_as_its_makefile_builds_it() {
     let wasm_strip = which("wasm-strip").expect(
         "wabt's wasm-strip is needed for this test (apt-get install wabt): the Makefile runs it",
     );
-    assert!(
-        which("make").is_some(),
-        "GNU make is needed: it runs the reference build"
-    );
+    let wabt_dir = wasm_strip.parent().unwrap().to_path_buf();
     let makefile = "ALL_CONTRACTS = hello-contract\nCONTRACT_TARGET_DIR = target/wasm32v1-none/release\n\nprepare:\n\trustup target add wasm32v1-none\n\n.PHONY:\tbuild-contracts\nbuild-contracts:\n\tcargo build --release --target wasm32v1-none $(patsubst %, -p %, $(ALL_CONTRACTS))\n\t$(foreach WASM, $(ALL_CONTRACTS), wasm-strip $(CONTRACT_TARGET_DIR)/$(subst -,_,$(WASM)).wasm 2>/dev/null | true;)\n";
     let d = tempfile::tempdir().unwrap();
     for copy in ["ours", "reference"] {
@@ -352,25 +380,13 @@ fn a_make_project_is_rebuilt_as_its_makefile_builds_it() {
     }
     // The reference: make itself, with the real wasm-strip first on PATH.
     let reference_ws = d.path().join("reference/hello-ws");
-    let path = std::env::join_paths(
-        std::iter::once(wasm_strip.parent().unwrap().to_path_buf())
-            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
-    )
-    .unwrap();
-    let made = Command::new("make")
-        .arg("build-contracts")
-        .current_dir(&reference_ws)
-        .env("PATH", path)
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "make: {}",
-        String::from_utf8_lossy(&made.stderr)
+    let artifact = "target/wasm32v1-none/release/hello_contract.wasm";
+    let reference = make_reference(
+        &reference_ws,
+        "build-contracts",
+        std::slice::from_ref(&wabt_dir),
+        artifact,
     );
-    let reference =
-        fs_err::read(reference_ws.join("target/wasm32v1-none/release/hello_contract.wasm"))
-            .unwrap();
 
     let ours_dir = d.path().join("ours");
     let run = build(&ours_dir, &["hello-ws"]);
@@ -438,25 +454,12 @@ fn a_make_project_is_rebuilt_as_its_makefile_builds_it() {
         fs_err::write(ws.join("Makefile"), template).unwrap();
     }
     fs_err::remove_dir_all(reference_ws.join("target")).unwrap();
-    let path = std::env::join_paths(
-        std::iter::once(wasm_strip.parent().unwrap().to_path_buf())
-            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
-    )
-    .unwrap();
-    let made = Command::new("make")
-        .arg("build-contract")
-        .current_dir(&reference_ws)
-        .env("PATH", path)
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "make: {}",
-        String::from_utf8_lossy(&made.stderr)
+    let reference = make_reference(
+        &reference_ws,
+        "build-contract",
+        std::slice::from_ref(&wabt_dir),
+        artifact,
     );
-    let reference =
-        fs_err::read(reference_ws.join("target/wasm32v1-none/release/hello_contract.wasm"))
-            .unwrap();
     let sub = build(&ours_dir, &["hello-ws"]);
     assert_eq!(sub.code, 0, "{}", sub.stderr);
     assert!(
@@ -471,15 +474,80 @@ fn a_make_project_is_rebuilt_as_its_makefile_builds_it() {
     );
     fs_err::remove_dir_all(ours_dir.join("out")).unwrap();
 
-    // A Makefile step that is not replayed yet is an error that names it, never a plain build.
+    // wasm-opt in the Makefile, in place, then wasm-strip: replayed in that order, with this
+    // tool's binaryen (default 132, installed from the npm registry). The reference: make with
+    // binaryen 132's own wasm-opt from the npm registry (.ci/tools) and wabt's wasm-strip.
+    let npm_bin = need(
+        tools().join("npm/node_modules/.bin/wasm-opt"),
+        "npm ci in .ci/tools (binaryen 132 from the npm registry)",
+    )
+    .parent()
+    .unwrap()
+    .to_path_buf();
+    let with_opt = format!(
+        "build-contracts:\n\tcargo build --release --target wasm32v1-none -p hello-contract\n\twasm-opt -Oz --signext-lowering {artifact} -o {artifact}\n\twasm-strip {artifact}\n"
+    );
+    for ws in [&reference_ws, &ours_dir.join("hello-ws")] {
+        fs_err::write(ws.join("Makefile"), &with_opt).unwrap();
+    }
+    fs_err::remove_dir_all(reference_ws.join("target")).unwrap();
+    let reference = make_reference(
+        &reference_ws,
+        "build-contracts",
+        &[npm_bin, wabt_dir],
+        artifact,
+    );
+    let opt = build(&ours_dir, &["hello-ws"]);
+    assert_eq!(opt.code, 0, "{}", opt.stderr);
+    assert!(opt.stderr.contains("with binaryen 132"), "{}", opt.stderr);
+    assert_eq!(
+        fs_err::read(ours_dir.join("out/hello_contract.wasm")).unwrap(),
+        reference,
+        "casper-repro build == make build-contracts (wasm-opt -Oz, then wasm-strip)"
+    );
+    let prov: serde_json::Value = serde_json::from_slice(
+        &fs_err::read(ours_dir.join("out/hello_contract.provenance.json")).unwrap(),
+    )
+    .unwrap();
+    let steps: Vec<&str> = prov["post_processing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps.len(), 2, "{steps:?}");
+    assert!(
+        steps[0].starts_with(
+            "wasm-opt -Oz --signext-lowering (binaryen 132, npm binaryen@132.0.0 sha512-"
+        ),
+        "{steps:?}"
+    );
+    assert_eq!(steps[1], "strip-custom-sections(hello_contract.wasm)");
+    assert!(
+        prov["recipe"]["tools"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("binaryen 132 (npm binaryen@132.0.0, sha512-"),
+        "{}",
+        prov["recipe"]
+    );
+    fs_err::remove_dir_all(ours_dir.join("out")).unwrap();
+
+    // A wasm-opt step that writes another file is not replayed: an error that names it, never a
+    // plain build.
     fs_err::write(
         ours_dir.join("hello-ws/Makefile"),
-        "build-contracts:\n\tcargo build --release --target wasm32v1-none -p hello-contract\n\twasm-opt --signext-lowering target/wasm32v1-none/release/hello_contract.wasm -o x.wasm\n",
+        format!("build-contracts:\n\tcargo build --release --target wasm32v1-none -p hello-contract\n\twasm-opt --signext-lowering {artifact} -o x.wasm\n"),
     )
     .unwrap();
     let opt = build(&ours_dir, &["hello-ws"]);
     assert_eq!(opt.code, 2, "{}", opt.stderr);
-    assert!(opt.stderr.contains("wasm-opt"), "{}", opt.stderr);
+    assert!(
+        opt.stderr
+            .contains("into another file `x.wasm`; only a module rewritten in place is replayed"),
+        "{}",
+        opt.stderr
+    );
     assert!(!ours_dir.join("out").exists());
 }
 

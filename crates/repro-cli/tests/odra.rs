@@ -4,7 +4,7 @@
 //! (June 2024) and 0.1.8 (the current one, which also lowers bulk memory for new compilers).
 //!
 //! The references are made by the real tools, installed by `.ci/setup.sh` into `.tools/` (or
-//! `$CASPER_REPRO_TOOLS`): `cargo install cargo-odra --version X --locked`, and binaryen 121's
+//! `$CASPER_REPRO_TOOLS`): `cargo install cargo-odra --version X --locked`, and binaryen 132's
 //! wasm-opt from the npm registry (`.ci/tools/package-lock.json`), with wabt's wasm-strip
 //! (Debian). Ours runs from another directory under another `$HOME`, with no cargo-odra on its PATH:
 //! it installs its own binaryen and strips in process.
@@ -15,26 +15,9 @@ use std::process::Command;
 #[path = "common/files.rs"]
 mod files;
 use files::{copy_dir, which};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn tools() -> PathBuf {
-    std::env::var_os("CASPER_REPRO_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".tools"))
-}
-
-/// A tool the references need; missing is a failure that says how to get it.
-fn need(path: PathBuf, how: &str) -> PathBuf {
-    assert!(
-        path.is_file(),
-        "{} is missing: {how} (.ci/setup.sh installs it)",
-        path.display()
-    );
-    path
-}
+#[path = "common/tools.rs"]
+mod tools;
+use tools::{need, repo, tools};
 
 const CONTRACTS: [&str; 2] = ["MyToken", "Flipper"];
 
@@ -46,7 +29,7 @@ fn cargo_odra_build(project: &Path, version: &str) -> Vec<Vec<u8>> {
     );
     let wasm_opt_dir = need(
         tools().join("npm/node_modules/.bin/wasm-opt"),
-        "npm ci in .ci/tools (binaryen 121 from the npm registry)",
+        "npm ci in .ci/tools (binaryen 132 from the npm registry)",
     )
     .parent()
     .unwrap()
@@ -144,6 +127,12 @@ fn cargo_odra_build_is_replayed_byte_for_byte_for_two_cargo_odra_releases() {
     // The two releases differ on this compiler (rustc nightly-2025-09-01, after LLVM 20): 0.1.8 lowers
     // memory.copy / memory.fill, 0.1.3 leaves them.
     assert_ne!(new, old, "cargo-odra 0.1.3 and 0.1.8 gave the same bytes");
+    // The session of the end-to-end fixture (testdata/rpc/sidecar-2.0.3-v1-odra_cep18) is this
+    // build's MyToken.
+    assert!(
+        fs_err::read(repo().join("testdata/wasm/odra_cep18_MyToken.wasm")).unwrap() == new[0],
+        "testdata/wasm/odra_cep18_MyToken.wasm is not what cargo-odra 0.1.8 builds"
+    );
 
     // Default: the cargo-odra that Cargo.lock's odra 2.9.1 implies, 0.1.8.
     let (stderr, ours_new) = ours(d.path(), &[]);
@@ -155,7 +144,7 @@ fn cargo_odra_build_is_replayed_byte_for_byte_for_two_cargo_odra_releases() {
         stderr.contains("with cargo-odra 0.1.8 (implied by Cargo.lock's odra 2.9.1"),
         "{stderr}"
     );
-    assert!(stderr.contains("with binaryen 121"), "{stderr}");
+    assert!(stderr.contains("with binaryen 132"), "{stderr}");
     for (i, c) in CONTRACTS.iter().enumerate() {
         assert!(
             ours_new[i] == new[i],
@@ -197,7 +186,7 @@ fn cargo_odra_build_is_replayed_byte_for_byte_for_two_cargo_odra_releases() {
         .collect();
     assert!(
         steps[0].starts_with(
-            "wasm-opt --signext-lowering --enable-bulk-memory --llvm-memory-copy-fill-lowering (binaryen 121, npm binaryen@121.0.0 sha512-"
+            "wasm-opt --signext-lowering --enable-bulk-memory --llvm-memory-copy-fill-lowering (binaryen 132, npm binaryen@132.0.0 sha512-"
         ),
         "{steps:?}"
     );

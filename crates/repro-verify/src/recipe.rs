@@ -1,12 +1,15 @@
 //! Rebuilding the way the project builds: the recipe repro-build detects, applied to a build
 //! request. A make project's contract rule (read, never run) gives the cargo invocation and the
-//! modules it strips; the replay is repro-build's cargo build plus [`StripCustom`] on exactly those
-//! modules. What cannot be replayed yet is an error that says so, never a silent plain build.
+//! post-processing of each module; the replay is repro-build's cargo build plus, in the
+//! Makefile's order, [`StripCustom`] on exactly the modules it strips and [`WasmOptCommand`] with
+//! its flags on the modules it optimises in place. What cannot be replayed is an error that says
+//! so, never a silent plain build.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
+use repro_build::binaryen::{Binaryen, WasmOptCommand};
 use repro_build::recipe::make::{Plan, Step};
 use repro_build::recipe::odra;
 use repro_build::recipe::{self, RecipeKind, RecipeRecord};
@@ -108,8 +111,8 @@ pub struct Tools {
 }
 
 /// Detects (or takes) the recipe of the project at `req.crate_dir` and applies it to `req`:
-/// for make, the packages, target and features of the rule's `cargo build`, and the strip of
-/// exactly the modules it strips; for Odra, one build unit per contract, cargo-odra's wasm-opt
+/// for make, the packages, target and features of the rule's `cargo build`, the strip of
+/// exactly the modules it strips and its wasm-opt steps (installing the pinned binaryen); for Odra, one build unit per contract, cargo-odra's wasm-opt
 /// (installing the pinned binaryen, hence `progress`) and the strip. Records the recipe in
 /// `req.recipe` and returns it.
 pub fn apply(
@@ -151,14 +154,14 @@ pub fn apply(
                 Some(plan) => plan,
                 None => make_plan(&dir)?,
             };
-            apply_make(&plan, explicit, req)?;
+            let binaryen = apply_make(&plan, explicit, tools, req, progress)?;
             RecipeRecord {
                 kind,
                 reason,
                 rule: Some(plan.rule.clone()),
                 commands: plan.steps.iter().map(describe).collect(),
                 not_replayed: plan.unrecognised().iter().map(|s| s.to_string()).collect(),
-                tools: Vec::new(),
+                tools: binaryen.iter().map(|b| binaryen_record(b, tools)).collect(),
             }
         }
     };
@@ -204,23 +207,28 @@ fn apply_odra(
                 "cargo-odra {} ({})",
                 plan.cargo_odra.version, plan.cargo_odra.reason
             ),
-            format!(
-                "binaryen {} (npm binaryen@{}.0.0, {}){}",
-                binaryen.version,
-                binaryen.version,
-                binaryen.integrity,
-                if tools.binaryen.is_some() {
-                    ", --binaryen"
-                } else {
-                    ", this tool's default"
-                }
-            ),
+            binaryen_record(&binaryen, tools),
         ],
     };
     let opt: Arc<dyn PostProcess> = Arc::new(odra::WasmOpt::new(plan, binaryen));
     let strip: Arc<dyn PostProcess> = Arc::new(StripCustom::all());
     req.post_process.splice(0..0, [opt, strip]);
     Ok(record)
+}
+
+/// The provenance's line for the binaryen that ran.
+fn binaryen_record(binaryen: &Binaryen, tools: &Tools) -> String {
+    format!(
+        "binaryen {} (npm binaryen@{}.0.0, {}){}",
+        binaryen.version,
+        binaryen.version,
+        binaryen.integrity,
+        if tools.binaryen.is_some() {
+            ", --binaryen"
+        } else {
+            ", this tool's default"
+        }
+    )
 }
 
 /// `--recipe make` on a project whose Makefile detection did not pick.
@@ -235,7 +243,15 @@ fn make_plan(dir: &Path) -> Result<Plan, RecipeError> {
     Ok(mk.plan(&rule))
 }
 
-fn apply_make(plan: &Plan, explicit: Explicit, req: &mut BuildRequest) -> Result<(), RecipeError> {
+/// Applies a make plan: its cargo invocation, then its post-processing steps in the Makefile's
+/// order. Returns the binaryen installed for its wasm-opt steps, if it has any.
+fn apply_make(
+    plan: &Plan,
+    explicit: Explicit,
+    tools: &Tools,
+    req: &mut BuildRequest,
+    progress: &mut dyn Progress,
+) -> Result<Option<Binaryen>, RecipeError> {
     let unsupported = |what: String| RecipeError::Unsupported {
         rule: plan.rule.clone(),
         what,
@@ -282,8 +298,14 @@ fn apply_make(plan: &Plan, explicit: Explicit, req: &mut BuildRequest) -> Result
     }
     let mut packages = Vec::new();
     let mut target = None;
+    // Post-processing in the Makefile's order; consecutive strips are one step.
+    let mut post: Vec<Arc<dyn PostProcess>> = Vec::new();
     let mut stripped = BTreeSet::new();
+    let mut binaryen = None;
     for step in &plan.steps {
+        if !matches!(step, Step::WasmStrip { .. }) && !stripped.is_empty() {
+            post.push(Arc::new(StripCustom::only(std::mem::take(&mut stripped))));
+        }
         match step {
             Step::Cargo {
                 toolchain, args, ..
@@ -296,15 +318,34 @@ fn apply_make(plan: &Plan, explicit: Explicit, req: &mut BuildRequest) -> Result
                 read_cargo_args(args, &mut packages, &mut target, req).map_err(unsupported)?;
             }
             Step::WasmStrip { file } => {
-                stripped.insert(file.rsplit('/').next().unwrap_or(file).to_owned());
+                stripped.insert(file_name(file).to_owned());
             }
-            Step::WasmOpt { .. } => {
-                return Err(unsupported(
-                    "runs binaryen's wasm-opt, whose replay needs a pinned binaryen".into(),
-                ));
+            Step::WasmOpt { args, .. } => {
+                let (flags, file) = read_wasm_opt_args(args).map_err(unsupported)?;
+                if binaryen.is_none() {
+                    let version = tools
+                        .binaryen
+                        .unwrap_or(repro_build::binaryen::DEFAULT_VERSION);
+                    binaryen = Some(repro_build::binaryen::ensure(
+                        version,
+                        &req.cache.dir,
+                        &req.host,
+                        req.offline,
+                        progress,
+                    )?);
+                }
+                let b = binaryen.clone().expect("installed above");
+                post.push(Arc::new(WasmOptCommand::new(
+                    b,
+                    flags,
+                    BTreeSet::from([file]),
+                )));
             }
             Step::Other { .. } => {}
         }
+    }
+    if !stripped.is_empty() {
+        post.push(Arc::new(StripCustom::only(stripped)));
     }
     if !explicit.packages {
         req.packages = packages;
@@ -312,11 +353,71 @@ fn apply_make(plan: &Plan, explicit: Explicit, req: &mut BuildRequest) -> Result
     if let (false, Some(t)) = (explicit.target, target) {
         req.target = t;
     }
-    if !stripped.is_empty() {
-        let strip: Arc<dyn PostProcess> = Arc::new(StripCustom::only(stripped));
-        req.post_process.push(strip);
+    req.post_process.extend(post);
+    Ok(binaryen)
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// A Makefile's `wasm-opt` arguments: its flags and the module it rewrites in place. Steps that
+/// write elsewhere, or read or write files besides the module, are not replayed and say why.
+fn read_wasm_opt_args(args: &[String]) -> Result<(Vec<String>, String), String> {
+    let mut flags = Vec::new();
+    let mut input: Option<&str> = None;
+    let mut output: Option<&str> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-o" | "--output" => {
+                output = Some(
+                    it.next()
+                        .ok_or("runs wasm-opt with -o and no file after it")?,
+                );
+            }
+            "-S"
+            | "--emit-text"
+            | "-ism"
+            | "--input-source-map"
+            | "-osm"
+            | "--output-source-map"
+            | "-osu"
+            | "--output-source-map-url" => {
+                return Err(format!(
+                    "runs wasm-opt with `{a}`, which reads or writes another file"
+                ));
+            }
+            "--pass-arg" | "-pa" => {
+                flags.push(a.clone());
+                flags.push(
+                    it.next()
+                        .ok_or_else(|| format!("runs wasm-opt with {a} and no value"))?
+                        .clone(),
+                );
+            }
+            flag if flag.starts_with('-') => flags.push(a.clone()),
+            file if input.is_none() => input = Some(file),
+            other => {
+                return Err(format!("runs wasm-opt with a second input `{other}`"));
+            }
+        }
     }
-    Ok(())
+    let input = input.ok_or("runs wasm-opt without an input module")?;
+    match output {
+        Some(out) if file_name(out) == file_name(input) => {}
+        Some(out) => {
+            return Err(format!(
+                "runs wasm-opt from `{input}` into another file `{out}`; only a module rewritten in place is replayed"
+            ));
+        }
+        None => {
+            return Err(format!(
+                "runs wasm-opt on `{input}` without -o: it writes nothing"
+            ));
+        }
+    }
+    Ok((flags, file_name(input).to_owned()))
 }
 
 /// The cargo options the build replays; anything else is an error naming it.
@@ -394,5 +495,39 @@ fn describe(step: &Step) -> String {
             args.join(" ")
         ),
         Step::Other { command, .. } => command.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn wasm_opt_in_place_is_read_as_flags_and_module() {
+        let (flags, file) = read_wasm_opt_args(&args(
+            "-Oz --signext-lowering --pass-arg a@b target/w/release/c.wasm -o target/w/release/c.wasm",
+        ))
+        .unwrap();
+        assert_eq!(flags, ["-Oz", "--signext-lowering", "--pass-arg", "a@b"]);
+        assert_eq!(file, "c.wasm");
+    }
+
+    #[test]
+    fn wasm_opt_steps_that_are_not_replayed_say_why() {
+        for (line, why) in [
+            ("-Oz c.wasm -o d.wasm", "into another file `d.wasm`"),
+            ("-Oz c.wasm", "without -o"),
+            ("-Oz -o c.wasm", "without an input module"),
+            ("-Oz c.wasm d.wasm -o c.wasm", "a second input `d.wasm`"),
+            ("-S c.wasm -o c.wasm", "`-S`"),
+            ("c.wasm -o", "-o and no file"),
+        ] {
+            let err = read_wasm_opt_args(&args(line)).unwrap_err();
+            assert!(err.contains(why), "{line}: {err}");
+        }
     }
 }
