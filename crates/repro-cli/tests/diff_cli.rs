@@ -73,7 +73,7 @@ fn pairs_text_and_json() {
             .unwrap();
         let v: serde_json::Value =
             serde_json::from_str(stdout).expect("one JSON document on stdout");
-        assert_eq!(v["schema_version"], 2);
+        assert_eq!(v["schema_version"], 3);
         assert_eq!(v["kind"], "diff");
         let first = v["causes"][0]["kind"].as_str().unwrap().to_string();
         assert_eq!(first, dir.file_name().unwrap().to_string_lossy());

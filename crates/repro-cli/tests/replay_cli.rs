@@ -334,7 +334,7 @@ fn replay_text_and_json_reports() {
         .arg(&a));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let doc: Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(doc["schema_version"], 2);
+    assert_eq!(doc["schema_version"], 3);
     assert_eq!(doc["kind"], "replay");
     insta::assert_snapshot!("replay_multi_ep_json", snapshot_text(&r, tmp.path()));
 }

@@ -183,7 +183,7 @@ fn every_engine_install_self_checks_through_a_loopback_node() {
             stderr(&out)
         );
         let report = stdout_json(&out);
-        assert_eq!(report["schema_version"], 2);
+        assert_eq!(report["schema_version"], 3);
         assert_eq!(report["verdict"], "replay-verified", "{}", case.display());
         assert_eq!(
             report_contracts(&report),
@@ -681,6 +681,48 @@ fn rebuilds_from_source_verify_or_say_which_stage_fails() {
         tc["inferred"]["evidence"],
         "processed-by: rustc 1.95.0 (59807616e 2026-04-14)"
     );
+}
+
+/// Odra end to end: testdata/odra-cep18's MyToken, built by the real cargo-odra 0.1.8 with
+/// binaryen 132 (the committed session, checked against cargo-odra by tests/odra.rs), installed by
+/// the real engine 8.1.1 with Odra's install args (`oracles/ee-8.1.1`), fetched through a loopback
+/// node and verified from the Odra project: every stage exact, the matching artifact named.
+#[test]
+fn an_odra_cep18_installed_by_the_engine_verifies_from_its_source() {
+    let case = rpc_dir().join("sidecar-2.0.3-v1-odra_cep18");
+    let bundle = load(&case.join("responses.json"));
+    let hash = hash_of(&bundle);
+    let node = serve(bundle, Behaviour::Faithful);
+    let project = root().join("testdata/odra-cep18");
+    let cache = tempfile::tempdir().unwrap();
+    let r = json_report(
+        &[
+            "verify",
+            project.to_str().unwrap(),
+            "--node",
+            &node.url,
+            &hash,
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(r["verdict"], "verified", "{}", r["summary"]);
+    assert_eq!(r["rebuild"]["package"], "odra_cep18");
+    assert_eq!(r["rebuild"]["artifact"], "MyToken.wasm");
+    assert_eq!(r["rebuild"]["outcome"], "identical");
+    assert_eq!(
+        report_contracts(&r),
+        engine_contracts(&case),
+        "the contract, entry points and stored bytes the engine reported"
+    );
+    let stages: Vec<&str> = r["contracts"][0]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["identical", "identical"]);
 }
 
 /// A contract installed by a stored contract (factory): the caller is resolved through the

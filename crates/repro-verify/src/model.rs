@@ -160,6 +160,9 @@ impl ContractResult {
 #[derive(Debug, Clone)]
 pub struct Rebuilt {
     pub package: String,
+    /// The artifact's file name, when a package builds several (an Odra contract's
+    /// `<Contract>.wasm`).
+    pub artifact: Option<String>,
     pub bytes: Vec<u8>,
 }
 
@@ -168,6 +171,8 @@ pub struct Rebuilt {
 pub struct RebuildStage {
     /// The package (or file) whose artifact was compared.
     pub package: String,
+    /// That artifact's file name, when the build names one.
+    pub artifact: Option<String>,
     pub stage: Stage,
 }
 

@@ -76,6 +76,7 @@ pub fn run(
                 .map(|a| {
                     Ok(Rebuilt {
                         package: a.package.clone(),
+                        artifact: Some(a.file.clone()),
                         bytes: fs_err::read(&a.path).map_err(|error| VerifyError::Artifact {
                             path: a.path.display().to_string(),
                             error,

@@ -218,6 +218,7 @@ pub fn verify(
         .unwrap_or(Verdict::Mismatch);
     let rebuild = candidate.map(|(r, stage, _)| RebuildStage {
         package: r.package.clone(),
+        artifact: r.artifact.clone(),
         stage,
     });
     let summary = summarise(verdict, rebuild.as_ref(), &contracts, &install);

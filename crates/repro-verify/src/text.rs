@@ -83,7 +83,14 @@ pub fn render_text(r: &Report) -> String {
     );
     let _ = writeln!(s, "\nIn each comparison A is the chain's side, B is ours.");
     if let Some(rebuild) = &r.rebuild {
-        let _ = writeln!(s, "\nrebuilt package: {}", rebuild.package);
+        let _ = match &rebuild.artifact {
+            Some(file) => writeln!(
+                s,
+                "\nrebuilt package: {} (artifact {file})",
+                rebuild.package
+            ),
+            None => writeln!(s, "\nrebuilt package: {}", rebuild.package),
+        };
         render_stage(&mut s, "stage 1  rebuild vs upload:", &rebuild.stage, "");
     }
     for (c, ic) in r.contracts.iter().zip(&i.contracts) {

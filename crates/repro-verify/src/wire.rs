@@ -10,7 +10,7 @@ use crate::model::{self, Comparison};
 use crate::toolchain::ToolchainNote;
 
 /// Version of every JSON document. Bump it on any change of a document's shape.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// `{"schema_version": N, "kind": KIND, ...payload}`.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -141,6 +141,9 @@ pub struct ConfigDoc<'a> {
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RebuildDoc<'a> {
     pub package: &'a str,
+    /// The artifact's file name (several per package with Odra: `<Contract>.wasm`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<&'a str>,
     #[serde(flatten)]
     pub stage: StageDoc<'a>,
 }
@@ -231,6 +234,7 @@ impl<'a> From<&'a model::Report> for VerifyDoc<'a> {
             },
             rebuild: r.rebuild.as_ref().map(|b| RebuildDoc {
                 package: &b.package,
+                artifact: b.artifact.as_deref(),
                 stage: (&b.stage).into(),
             }),
             contracts: r

@@ -30,6 +30,7 @@ fn a_bundle_verifies_through_the_library_alone() {
         &Default::default(),
         Artifacts::Files(vec![Rebuilt {
             package: "the upload itself".into(),
+            artifact: None,
             bytes: upload,
         }]),
         &mut NoProgress,

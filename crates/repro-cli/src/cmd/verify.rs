@@ -185,6 +185,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 .map(|path| {
                     Ok(Rebuilt {
                         package: path.display().to_string(),
+                        artifact: None,
                         bytes: fs_err::read(path)?,
                     })
                 })

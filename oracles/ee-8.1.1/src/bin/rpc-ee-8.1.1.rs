@@ -46,7 +46,7 @@ use casper_types::{
     PublicKey, RefundHandling, RewardedSignatures, RuntimeArgs, SecretKey, StoredValue, TimeDiff,
     Timestamp, Transaction, TransactionArgs, TransactionEntryPoint, TransactionLaneDefinition,
     TransactionRuntimeParams, TransactionScheduling, TransactionTarget, TransactionV1,
-    TransactionV1Config, TransactionV1Hash, TransactionV1Payload, U512,
+    TransactionV1Config, TransactionV1Hash, TransactionV1Payload, U256, U512,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -59,7 +59,8 @@ const PROTOCOL: &str = "2.0.3";
 const CHAIN_NAME: &str = "casper-repro-test";
 /// What a 2.0.x sidecar reports as `api_version`.
 const API_VERSION: &str = "2.0.0";
-/// Standard payment of every transaction (motes; gas price 1 → also the gas limit).
+/// Standard payment of a transaction unless its case says otherwise (motes; gas price 1 → also the
+/// gas limit).
 const PAYMENT_AMOUNT: u64 = 300_000_000_000;
 const GAS_PRICE: u8 = 1;
 /// 2025-05-01T12:00:00Z: first transaction's timestamp; blocks follow at fixed offsets.
@@ -104,7 +105,8 @@ enum Step {
 
 /// The session of one transaction.
 enum Session<'a> {
-    Module(&'a [u8]),
+    /// Session Wasm and its runtime args.
+    Module(&'a [u8], RuntimeArgs),
     ByName {
         named_key: &'a str,
         entry_point: &'a str,
@@ -120,18 +122,49 @@ struct Case {
     /// (`<wasm-dir>/../oracle/ee-8.1.1/2.0.3/<scenario>.json`) the fixture step's stored bytes
     /// (and caller's) must equal.
     oracle_scenario: Option<&'static str>,
+    /// Runtime args of every `Step::Session` of the case.
+    session_args: fn() -> RuntimeArgs,
+    /// Standard payment (motes) of every transaction of the case.
+    payment: u64,
 }
 
-const CASES: [Case; 5] = [
+/// No runtime args.
+fn no_args() -> RuntimeArgs {
+    RuntimeArgs::new()
+}
+
+/// What an Odra 2.x install session reads (odra-core 2.9.1 `consts.rs`; the `call` that
+/// odra-macros 2.9.1 generates; odra-casper-wasm-env 2.9.1 `install_new_contract`): whether this
+/// is an upgrade, the named key of the package, whether it may replace that key, whether the
+/// contract is upgradable; then the constructor's (`init`) args, here those of
+/// testdata/odra-cep18's `MyToken::init(symbol, name, decimals, initial_supply)`.
+fn odra_cep18_install_args() -> RuntimeArgs {
+    runtime_args! {
+        "odra_cfg_is_upgrade" => false,
+        "odra_cfg_package_hash_key_name" => "my_token_package_hash".to_string(),
+        "odra_cfg_allow_key_override" => false,
+        "odra_cfg_is_upgradable" => true,
+        "symbol" => "MTK".to_string(),
+        "name" => "My Token".to_string(),
+        "decimals" => 9u8,
+        "initial_supply" => U256::from(1_000_000_000_000_000u64),
+    }
+}
+
+const CASES: [Case; 6] = [
     Case {
         name: "sidecar-2.0.3-deploy-multi_ep",
         steps: &[Step::Session("multi_ep_cc5.wasm", Kind::Deploy)],
         oracle_scenario: None,
+        session_args: no_args,
+        payment: PAYMENT_AMOUNT,
     },
     Case {
         name: "sidecar-2.0.3-v1-two_contracts",
         steps: &[Step::Session("two_contracts_cc5.wasm", Kind::V1)],
         oracle_scenario: None,
+        session_args: no_args,
+        payment: PAYMENT_AMOUNT,
     },
     Case {
         name: "sidecar-2.0.3-deploy-upgrade",
@@ -140,6 +173,8 @@ const CASES: [Case; 5] = [
             Step::Session("upgrade_v2_cc5.wasm", Kind::Deploy),
         ],
         oracle_scenario: None,
+        session_args: no_args,
+        payment: PAYMENT_AMOUNT,
     },
     // `factory_cc5` of testdata/scenarios.json: the factory's stored `create` installs a child.
     Case {
@@ -152,6 +187,8 @@ const CASES: [Case; 5] = [
             },
         ],
         oracle_scenario: Some("factory_cc5"),
+        session_args: no_args,
+        payment: PAYMENT_AMOUNT,
     },
     // `sign_ext_cc5` of testdata/scenarios.json: sign-extension opcodes in the session and in the
     // stored contract (node 1.x rejects the module, 2.x accepts it).
@@ -159,6 +196,21 @@ const CASES: [Case; 5] = [
         name: "sidecar-2.0.3-deploy-sign_ext",
         steps: &[Step::Session("sign_ext_cc5.wasm", Kind::Deploy)],
         oracle_scenario: Some("sign_ext_cc5"),
+        session_args: no_args,
+        payment: PAYMENT_AMOUNT,
+    },
+    // An Odra contract as `cargo odra build` builds it: testdata/odra-cep18's MyToken (a CEP-18
+    // on odra 2.9.1), built by the real cargo-odra 0.1.8 with binaryen 132 (docs/verify.md;
+    // crates/repro-cli/tests/odra.rs checks the bytes against cargo-odra), installed with Odra's
+    // install args and its constructor's. A TransactionV1 install (the install/upgrade lane): at
+    // 333 KB the module is larger than any Wasm lane of the chainspec takes (as a Deploy it fits
+    // no lane).
+    Case {
+        name: "sidecar-2.0.3-v1-odra_cep18",
+        steps: &[Step::Session("odra_cep18_MyToken.wasm", Kind::V1)],
+        oracle_scenario: None,
+        session_args: odra_cep18_install_args,
+        payment: 1_000_000_000_000,
     },
 ];
 
@@ -324,7 +376,12 @@ struct Executed {
     post_state: Digest,
 }
 
-fn build_transaction(kind: Kind, session: Session, timestamp: Timestamp) -> Result<Transaction> {
+fn build_transaction(
+    kind: Kind,
+    session: Session,
+    timestamp: Timestamp,
+    payment: u64,
+) -> Result<Transaction> {
     let secret_key = &*DEFAULT_ACCOUNT_SECRET_KEY;
     ensure!(
         PublicKey::from(secret_key) == *DEFAULT_ACCOUNT_PUBLIC_KEY,
@@ -335,12 +392,12 @@ fn build_transaction(kind: Kind, session: Session, timestamp: Timestamp) -> Resu
         Kind::Deploy => {
             let payment = ExecutableDeployItem::ModuleBytes {
                 module_bytes: Bytes::new(),
-                args: runtime_args! { ARG_AMOUNT => U512::from(PAYMENT_AMOUNT) },
+                args: runtime_args! { ARG_AMOUNT => U512::from(payment) },
             };
             let session = match session {
-                Session::Module(bytes) => ExecutableDeployItem::ModuleBytes {
+                Session::Module(bytes, args) => ExecutableDeployItem::ModuleBytes {
                     module_bytes: Bytes::from(bytes.to_vec()),
-                    args: RuntimeArgs::new(),
+                    args,
                 },
                 Session::ByName {
                     named_key,
@@ -368,7 +425,7 @@ fn build_transaction(kind: Kind, session: Session, timestamp: Timestamp) -> Resu
             Transaction::Deploy(deploy)
         }
         Kind::V1 => {
-            let Session::Module(session) = session else {
+            let Session::Module(session, args) = session else {
                 bail!("TransactionV1 steps carry session Wasm only");
             };
             // The fields map of TransactionV1 (casper-types 6.0.1 `FieldsContainer::to_map`, which is
@@ -380,7 +437,7 @@ fn build_transaction(kind: Kind, session: Session, timestamp: Timestamp) -> Resu
             };
             fields.insert(
                 0,
-                bytes(&|| TransactionArgs::Named(RuntimeArgs::new()).to_bytes())?,
+                bytes(&|| TransactionArgs::Named(args.clone()).to_bytes())?,
             );
             fields.insert(
                 1,
@@ -400,7 +457,7 @@ fn build_transaction(kind: Kind, session: Session, timestamp: Timestamp) -> Resu
                 timestamp,
                 ttl,
                 PricingMode::PaymentLimited {
-                    payment_amount: PAYMENT_AMOUNT,
+                    payment_amount: payment,
                     gas_price_tolerance: GAS_PRICE,
                     standard_payment: true,
                 },
@@ -431,6 +488,7 @@ fn execute(
     transaction: Transaction,
     position: &ChainPosition,
     block_timestamp: Timestamp,
+    payment: u64,
 ) -> Result<Executed> {
     let proposer_key = proposer_secret_key()?;
     let (lane, initiator, signers) = match &transaction {
@@ -476,7 +534,7 @@ fn execute(
 
     let parent = position.parent_hash;
     let height = position.height;
-    let gas_limit = Gas::new(PAYMENT_AMOUNT);
+    let gas_limit = Gas::new(payment);
     let request_builder = match &transaction {
         Transaction::Deploy(deploy) => {
             ensure!(deploy.payment().is_standard_payment(Phase::Payment));
@@ -588,7 +646,7 @@ fn execute(
     // is the payment amount, the cost is limit × price, and the refund follows the chainspec's
     // refund handling (the engine's test support runs neither payment nor refund; the effects
     // below are the session's only).
-    let cost = U512::from(PAYMENT_AMOUNT) * U512::from(GAS_PRICE);
+    let cost = U512::from(payment) * U512::from(GAS_PRICE);
     let unspent = cost.saturating_sub(exec.consumed().value() * U512::from(GAS_PRICE));
     let refund = match chainspec.core_config.refund_handling {
         RefundHandling::Refund { refund_ratio } => {
@@ -659,7 +717,12 @@ fn run_case(
                 let path = wasm_dir.join(file);
                 let bytes =
                     std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                let transaction = build_transaction(kind, Session::Module(&bytes), timestamp)?;
+                let transaction = build_transaction(
+                    kind,
+                    Session::Module(&bytes, (case.session_args)()),
+                    timestamp,
+                    case.payment,
+                )?;
                 (file.to_string(), Some(bytes), transaction)
             }
             Step::CallByName {
@@ -675,6 +738,7 @@ fn run_case(
                         entry_point,
                     },
                     timestamp,
+                    case.payment,
                 )?,
             ),
         };
@@ -685,6 +749,7 @@ fn run_case(
             transaction,
             &position,
             block_timestamp,
+            case.payment,
         )
         .with_context(|| format!("step {index} ({file})"))?;
         eprintln!(
@@ -737,6 +802,16 @@ fn run_case(
     let mut write_order: Vec<[u8; 32]> = Vec::new();
     let mut last_writes: BTreeMap<[u8; 32], StoredValue> = BTreeMap::new();
     for transform in executed.result.effects.transforms() {
+        // Named keys a contract adds to itself (an Odra constructor's `put_key`s) are AddKeys on
+        // the Contract: part of its last state.
+        if let (Key::Hash(addr), TransformKindV2::AddKeys(keys)) =
+            (transform.key(), transform.kind())
+        {
+            if let Some(StoredValue::Contract(contract)) = last_writes.get_mut(addr) {
+                contract.named_keys_append(keys.clone());
+            }
+            continue;
+        }
         let TransformKindV2::Write(value) = transform.kind() else {
             continue;
         };
