@@ -38,3 +38,12 @@ done
 mkdir -p "$tools/npm"
 cp "$repo/.ci/tools/package.json" "$repo/.ci/tools/package-lock.json" "$tools/npm/"
 (cd "$tools/npm" && npm ci --ignore-scripts --no-audit --no-fund)
+
+# The cargo-casper template reference (crates/repro-cli/tests/cargo_casper.rs): the real
+# cargo-casper generates the project, whose contract pins nightly-2024-07-31 in `rust-toolchain`;
+# make then builds it with that nightly.
+rustup toolchain install nightly-2024-07-31 --profile minimal --target wasm32-unknown-unknown
+if ! "$tools/cargo-casper-3.0.0/bin/cargo-casper" casper --version 2>/dev/null | grep -q "3.0.0"; then
+  CARGO_TARGET_DIR="$repo/target/tools-build" \
+    cargo +1.95.0 install cargo-casper --version 3.0.0 --locked --root "$tools/cargo-casper-3.0.0"
+fi
