@@ -34,6 +34,7 @@ ours=$ours_target/release/casper-repro
 
 eps() { python3 -c "import json,sys; d=json.load(open('testdata/oracle/ee-7.0.3/1.5.8/$1.json')); print(','.join(d['steps'][0]['contracts'][0]['entry_points']))"; }
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
+as_json() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@"; }
 
 for name in big multi_ep; do
   input=testdata/wasm/$name.wasm
@@ -55,6 +56,10 @@ base = r[0]["mean"]
 for n, x in zip(names, r):
     print(f"  wall  {n:<24} mean {x['mean']*1e3:6.2f} ms ± {x['stddev']*1e3:4.2f}  median {x['median']*1e3:6.2f}  user {x['user']*1e3:5.2f}  ratio {x['mean']/base:5.3f}")
 PY
+  # The same commands interleaved (engine, replay, engine, replay, ...): on a VM whose speed
+  # drifts, the ratio of two sequential hyperfine blocks moves with the drift; this one does not.
+  echo "  interleaved, $runs rounds (benches/interleaved.py):"
+  python3 "$root/benches/interleaved.py" "$runs" "$(as_json "${engine_cmd[@]}")" "$(as_json "${ours_cmd[@]}")"
   if perf stat -e task-clock true >/dev/null 2>&1; then
     for label in engine ours verbose; do
       case $label in

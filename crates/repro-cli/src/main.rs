@@ -39,14 +39,25 @@ pub struct GlobalArgs {
     quiet: bool,
 }
 
+// `defer`: a subcommand's arguments are built only when that subcommand runs, not all of them
+// at every start (measured in docs/fidelity.md: process start is most of what separates a
+// small replay from the node's own pipeline).
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 enum Command {
+    #[command(about = cmd::build::ABOUT)]
     Build(Box<cmd::build::Args>),
+    #[command(about = cmd::replay::ABOUT)]
     Replay(cmd::replay::Args),
+    #[command(about = cmd::protocols::ABOUT)]
     Protocols(cmd::protocols::Args),
+    #[command(about = cmd::diff::ABOUT)]
     Diff(cmd::diff::Args),
+    #[command(about = cmd::inspect::ABOUT)]
     Inspect(cmd::inspect::Args),
+    #[command(about = cmd::verify::ABOUT)]
     Verify(Box<cmd::verify::Args>),
+    #[command(about = cmd::fetch::ABOUT)]
     Fetch(cmd::fetch::Args),
 }
 

@@ -377,6 +377,12 @@ fn help_texts() {
         "help_protocols",
         snapshot_text(&run(bin().args(["protocols", "--help"])), tmp.path())
     );
+    // The top level lists every command with its one-line help, although the commands'
+    // arguments are built only when one runs (clap's `defer`).
+    insta::assert_snapshot!(
+        "help_top_level",
+        snapshot_text(&run(bin().arg("--help")), tmp.path())
+    );
 }
 
 /// A chainspec in the 2.x layout (`[wasm.v1]`) for a private network.

@@ -33,9 +33,13 @@ Exit status:
   2  error: no such crate, no wasm produced, compile error, unknown toolchain, target
      unavailable, limit exceeded, ... (nothing is left in --out-dir)";
 
-/// Build a contract reproducibly with its pinned toolchain; write each .wasm and its provenance.
+/// One line on what `casper-repro build` does: in the top-level help and its own.
+pub const ABOUT: &str =
+    "Build a contract reproducibly with its pinned toolchain; write each .wasm and its provenance";
+
+/// The arguments of `casper-repro build`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = AFTER_HELP)]
+#[command(about = ABOUT, after_help = AFTER_HELP)]
 pub struct Args {
     /// The crate (or workspace) directory.
     crate_dir: PathBuf,

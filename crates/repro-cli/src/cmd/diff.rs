@@ -18,9 +18,13 @@ Exit status:
   1  the modules differ (the report says where and why)
   2  error: unreadable or malformed input (with the byte offset)";
 
-/// Compare two Wasm modules: sections, items, functions, data, and the probable cause.
+/// One line on what `casper-repro diff` does: in the top-level help and its own.
+pub const ABOUT: &str =
+    "Compare two Wasm modules: sections, items, functions, data, and the probable cause";
+
+/// The arguments of `casper-repro diff`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = AFTER_HELP)]
+#[command(about = ABOUT, after_help = AFTER_HELP)]
 pub struct Args {
     /// The reference module (e.g. the on-chain bytes).
     pub a: PathBuf,

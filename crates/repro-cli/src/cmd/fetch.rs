@@ -31,9 +31,13 @@ Exit status:
   2  error: unknown hash, nothing installed, failed execution, unreachable node, bad answer
      (nothing is written)";
 
-/// Fetch an install from a node and save it as a bundle for offline verification.
+/// One line on what `casper-repro fetch` does: in the top-level help and its own.
+pub const ABOUT: &str =
+    "Fetch an install from a node and save it as a bundle for offline verification";
+
+/// The arguments of `casper-repro fetch`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = AFTER_HELP)]
+#[command(about = ABOUT, after_help = AFTER_HELP)]
 pub struct Args {
     /// The node's JSON-RPC URL (1.5 node or 2.x sidecar; `/rpc` is added when there is no path).
     #[arg(long, env = "CASPER_NODE_RPC")]

@@ -17,9 +17,13 @@ Exit status:
   0  the module was read and fingerprinted
   2  error: unreadable or malformed input (with the byte offset)";
 
-/// Fingerprint one Wasm module: sections, imports/exports, toolchain, paths, features, metering.
+/// One line on what `casper-repro inspect` does: in the top-level help and its own.
+pub const ABOUT: &str =
+    "Fingerprint one Wasm module: sections, imports/exports, toolchain, paths, features, metering";
+
+/// The arguments of `casper-repro inspect`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = AFTER_HELP)]
+#[command(about = ABOUT, after_help = AFTER_HELP)]
 pub struct Args {
     /// The module.
     pub module: PathBuf,

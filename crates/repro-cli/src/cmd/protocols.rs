@@ -16,9 +16,13 @@ Examples:
 Exit status:
   0  always";
 
-/// List the known mainnet protocol versions with their release line and key Wasm config values.
+/// One line on what `casper-repro protocols` does: in the top-level help and its own.
+pub const ABOUT: &str =
+    "List the known mainnet protocol versions with their release line and key Wasm config values";
+
+/// The arguments of `casper-repro protocols`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = AFTER_HELP)]
+#[command(about = ABOUT, after_help = AFTER_HELP)]
 pub struct Args {
     /// Result format on stdout.
     #[arg(long, value_enum, default_value_t)]

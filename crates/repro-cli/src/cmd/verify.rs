@@ -51,9 +51,13 @@ Exit status:
   2  error: unknown hash, nothing installed, failed execution, unreachable node, bad answer,
      a crate that does not build";
 
-/// Verify that a contract on chain was built from a source: fetch, rebuild, replay, compare.
+/// One line on what `casper-repro verify` does: in the top-level help and its own.
+pub const ABOUT: &str =
+    "Verify that a contract on chain was built from a source: fetch, rebuild, replay, compare";
+
+/// The arguments of `casper-repro verify`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = AFTER_HELP)]
+#[command(about = ABOUT, after_help = AFTER_HELP)]
 pub struct Args {
     // The brackets are clap's help text, not a doc link.
     #[allow(rustdoc::broken_intra_doc_links)]
