@@ -108,6 +108,18 @@ pub enum BuildError {
     #[error("cargo build failed (exited with {status})\n{stderr_tail}")]
     CompileFailed { status: String, stderr_tail: String },
 
+    /// The compile step failed on a lock reconstructed (`--lock-at`) with versions yanked after
+    /// its instant.
+    #[error(
+        "cargo build failed (exited with {status})\n{stderr_tail}\nnote: the Cargo.lock reconstructed as of {instant} uses versions published before it and yanked since (the index does not say when): {yanked}. Unless they were yanked before that instant, they are what cargo resolved then, and a version is often yanked because it broke builds like this one. If the error is in one of them, try an earlier --lock-at, or the lock the project's author committed"
+    )]
+    CompileFailedOnYankedLock {
+        status: String,
+        stderr_tail: String,
+        instant: String,
+        yanked: String,
+    },
+
     /// The child build ran past the wall-clock limit and was killed.
     #[error("build exceeded the wall-clock limit of {}s and was killed (raise it with --time-limit)", limit.as_secs())]
     TimeLimitExceeded { limit: Duration },

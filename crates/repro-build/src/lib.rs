@@ -569,7 +569,8 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
             packages.join(", "),
             tc.name
         )));
-        run_step(&inv, req.limits, progress, false)?;
+        run_step(&inv, req.limits, progress, false)
+            .map_err(|e| on_yanked_lock(e, reconstruction.as_ref()))?;
         steps.push(step_info("build", &inv, &work));
         produced = collect_package_outputs(&packages, &meta, &release_dir)?;
     } else {
@@ -580,7 +581,8 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
                 "building {} ({}) with {}",
                 unit.file, unit.bin, tc.name
             )));
-            run_step(&inv, req.limits, progress, false)?;
+            run_step(&inv, req.limits, progress, false)
+                .map_err(|e| on_yanked_lock(e, reconstruction.as_ref()))?;
             steps.push(step_info(&format!("build {}", unit.file), &inv, &work));
             produced.push(collect_unit_output(unit, &packages, &release_dir)?);
         }
@@ -870,6 +872,41 @@ fn step_info(name: &str, inv: &Invocation, work: &tempfile::TempDir) -> StepInfo
             .unwrap_or(&inv.cwd)
             .display()
             .to_string(),
+    }
+}
+
+/// A compile failure on a lock reconstructed with versions yanked since its instant says so: those
+/// versions are likely what cargo picked then, and a version is often yanked because it broke
+/// builds.
+fn on_yanked_lock(error: BuildError, reconstruction: Option<&lock::Reconstruction>) -> BuildError {
+    let (
+        BuildError::CompileFailed {
+            status,
+            stderr_tail,
+        },
+        Some(r),
+    ) = (&error, reconstruction)
+    else {
+        return error;
+    };
+    let yanked: Vec<String> = r
+        .yanked_pins
+        .iter()
+        .map(|p| format!("{} {}", p.name, p.to))
+        .chain(
+            r.yanked_required
+                .iter()
+                .flat_map(|y| y.versions.iter().map(move |v| format!("{} {v}", y.name))),
+        )
+        .collect();
+    if yanked.is_empty() {
+        return error;
+    }
+    BuildError::CompileFailedOnYankedLock {
+        status: status.clone(),
+        stderr_tail: stderr_tail.clone(),
+        instant: r.publish_time.clone(),
+        yanked: yanked.join(", "),
     }
 }
 

@@ -8,7 +8,7 @@
 //! its nightly (zeroize 1.9 needs edition 2024). So the developer's lock is made as of
 //! cargo-casper 3.0.0's release (2025-07-28T16:24:56Z, from the crates.io index) by the real
 //! nightly cargo (`generate-lockfile -Zunstable-options --publish-time`), and committed: both copies
-//! get it.
+//! get it. Without it, `--lock-at` that instant fails on a yanked-since dependency, and says so.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -162,4 +162,40 @@ fn a_cargo_casper_project_is_rebuilt_as_its_makefile_builds_it() {
         prov["post_processing"][0]["step"],
         "strip-custom-sections(contract.wasm)"
     );
+
+    // Without the committed lock, `--lock-at` the release instant resolves what cargo would have
+    // resolved then, yanked-since versions included: curve25519-dalek 4.2.0 (published
+    // 2025-07-09, yanked since), which the template's nightly-2024-07-31 cannot compile. The
+    // failure says so, and what to try.
+    let unlocked = d.path().join("unlocked/my-project");
+    copy_dir(&ours, &unlocked);
+    fs_err::remove_file(unlocked.join("contract/Cargo.lock")).unwrap();
+    let failed = Command::new(env!("CARGO_BIN_EXE_casper-repro"))
+        .arg("build")
+        .arg(&unlocked)
+        .args(["--lock-at", TEMPLATE_RELEASED, "--cache-dir"])
+        .arg(d.path().join("cache"))
+        .arg("--out-dir")
+        .arg(d.path().join("out-unlocked"))
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("could not compile `curve25519-dalek`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "note: the Cargo.lock reconstructed as of {TEMPLATE_RELEASED} uses versions published before it and yanked since (the index does not say when): curve25519-dalek 4.2.0"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("try an earlier --lock-at, or the lock the project's author committed"),
+        "{stderr}"
+    );
+    assert!(!d.path().join("out-unlocked").exists());
 }

@@ -112,9 +112,9 @@ pub struct Tools {
 
 /// Detects (or takes) the recipe of the project at `req.crate_dir` and applies it to `req`:
 /// for make, the packages, target and features of the rule's `cargo build`, the strip of
-/// exactly the modules it strips and its wasm-opt steps (installing the pinned binaryen); for Odra, one build unit per contract, cargo-odra's wasm-opt
-/// (installing the pinned binaryen, hence `progress`) and the strip. Records the recipe in
-/// `req.recipe` and returns it.
+/// exactly the modules it strips and its wasm-opt steps; for Odra, one build unit per contract,
+/// cargo-odra's wasm-opt and the strip. Both install the pinned binaryen when they run wasm-opt
+/// (hence `progress`). Records the recipe in `req.recipe` and returns it.
 pub fn apply(
     choice: RecipeChoice,
     explicit: Explicit,
@@ -322,19 +322,23 @@ fn apply_make(
             }
             Step::WasmOpt { args, .. } => {
                 let (flags, file) = read_wasm_opt_args(args).map_err(unsupported)?;
-                if binaryen.is_none() {
-                    let version = tools
-                        .binaryen
-                        .unwrap_or(repro_build::binaryen::DEFAULT_VERSION);
-                    binaryen = Some(repro_build::binaryen::ensure(
-                        version,
-                        &req.cache.dir,
-                        &req.host,
-                        req.offline,
-                        progress,
-                    )?);
-                }
-                let b = binaryen.clone().expect("installed above");
+                let b = match &binaryen {
+                    Some(b) => Binaryen::clone(b),
+                    None => {
+                        let version = tools
+                            .binaryen
+                            .unwrap_or(repro_build::binaryen::DEFAULT_VERSION);
+                        let b = repro_build::binaryen::ensure(
+                            version,
+                            &req.cache.dir,
+                            &req.host,
+                            req.offline,
+                            progress,
+                        )?;
+                        binaryen = Some(b.clone());
+                        b
+                    }
+                };
                 post.push(Arc::new(WasmOptCommand::new(
                     b,
                     flags,
