@@ -78,6 +78,22 @@ pub struct Binaryen {
 }
 
 impl Binaryen {
+    /// The provenance's account of a wasm-opt run: its flags, the release and the package
+    /// integrity.
+    pub fn describe_run(&self, flags: &str) -> String {
+        format!(
+            "wasm-opt {flags} (binaryen {}, npm binaryen@{}.0.0 {}{})",
+            self.version,
+            self.version,
+            self.integrity,
+            if self.integrity_known {
+                ""
+            } else {
+                ", integrity not known to this tool"
+            }
+        )
+    }
+
     /// Runs `wasm-opt ARGS in -o out` on `wasm` in a private directory under `ctx.work_dir`.
     pub fn run_wasm_opt(
         &self,
@@ -163,18 +179,7 @@ impl PostProcess for WasmOptCommand {
     }
 
     fn describe(&self, _ctx: &PostContext<'_>) -> String {
-        format!(
-            "wasm-opt {} (binaryen {}, npm binaryen@{}.0.0 {}{})",
-            self.flags.join(" "),
-            self.binaryen.version,
-            self.binaryen.version,
-            self.binaryen.integrity,
-            if self.binaryen.integrity_known {
-                ""
-            } else {
-                ", integrity not known to this tool"
-            }
-        )
+        self.binaryen.describe_run(&self.flags.join(" "))
     }
 
     fn applies_to(&self, artifact_file: &str) -> bool {

@@ -9,7 +9,7 @@ mod files;
 use files::{copy_dir, which};
 #[path = "common/tools.rs"]
 mod tools;
-use tools::{need, tools};
+use tools::npm_binaryen_bin;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../repro-build/tests/fixtures")
@@ -477,13 +477,7 @@ fn a_make_project_is_rebuilt_as_its_makefile_builds_it() {
     // wasm-opt in the Makefile, in place, then wasm-strip: replayed in that order, with this
     // tool's binaryen (default 132, installed from the npm registry). The reference: make with
     // binaryen 132's own wasm-opt from the npm registry (.ci/tools) and wabt's wasm-strip.
-    let npm_bin = need(
-        tools().join("npm/node_modules/.bin/wasm-opt"),
-        "npm ci in .ci/tools (binaryen 132 from the npm registry)",
-    )
-    .parent()
-    .unwrap()
-    .to_path_buf();
+    let npm_bin = npm_binaryen_bin();
     let with_opt = format!(
         "build-contracts:\n\tcargo build --release --target wasm32v1-none -p hello-contract\n\twasm-opt -Oz --signext-lowering {artifact} -o {artifact}\n\twasm-strip {artifact}\n"
     );

@@ -17,7 +17,7 @@ mod files;
 use files::{copy_dir, which};
 #[path = "common/tools.rs"]
 mod tools;
-use tools::{need, repo, tools};
+use tools::{need, npm_binaryen_bin, repo, tools};
 
 const CONTRACTS: [&str; 2] = ["MyToken", "Flipper"];
 
@@ -27,13 +27,7 @@ fn cargo_odra_build(project: &Path, version: &str) -> Vec<Vec<u8>> {
         tools().join(format!("cargo-odra-{version}/bin/cargo-odra")),
         &format!("cargo install cargo-odra --version {version} --locked"),
     );
-    let wasm_opt_dir = need(
-        tools().join("npm/node_modules/.bin/wasm-opt"),
-        "npm ci in .ci/tools (binaryen 132 from the npm registry)",
-    )
-    .parent()
-    .unwrap()
-    .to_path_buf();
+    let wasm_opt_dir = npm_binaryen_bin();
     let wasm_strip =
         which("wasm-strip").expect("wabt's wasm-strip is needed (apt-get install wabt)");
     let path = std::env::join_paths(

@@ -382,18 +382,8 @@ impl PostProcess for WasmOpt {
     }
 
     fn describe(&self, ctx: &PostContext<'_>) -> String {
-        format!(
-            "wasm-opt {} (binaryen {}, npm binaryen@{}.0.0 {}{})",
-            self.plan.wasm_opt_flags(ctx.rustc_commit_date()).join(" "),
-            self.binaryen.version,
-            self.binaryen.version,
-            self.binaryen.integrity,
-            if self.binaryen.integrity_known {
-                ""
-            } else {
-                ", integrity not known to this tool"
-            }
-        )
+        self.binaryen
+            .describe_run(&self.plan.wasm_opt_flags(ctx.rustc_commit_date()).join(" "))
     }
 }
 

@@ -1,5 +1,7 @@
 //! The reference tools the recipe tests run (installed by `.ci/setup.sh` into `.tools/`, or
 //! `$CASPER_REPRO_TOOLS`): included by `#[path]`.
+// Each test crate that includes this uses a part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -23,4 +25,16 @@ pub fn need(path: PathBuf, how: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The directory of binaryen's `wasm-opt` from the npm registry (`.ci/tools`), to put first on a
+/// reference tool's PATH.
+pub fn npm_binaryen_bin() -> PathBuf {
+    need(
+        tools().join("npm/node_modules/.bin/wasm-opt"),
+        "npm ci in .ci/tools (binaryen 132 from the npm registry)",
+    )
+    .parent()
+    .unwrap()
+    .to_path_buf()
 }
