@@ -6,7 +6,7 @@ use std::process::Command;
 
 #[path = "common/files.rs"]
 mod files;
-use files::{copy_dir, which};
+use files::{copy_dir, post_steps, which};
 #[path = "common/tools.rs"]
 mod tools;
 use tools::npm_binaryen_bin;
@@ -503,12 +503,7 @@ fn a_make_project_is_rebuilt_as_its_makefile_builds_it() {
         &fs_err::read(ours_dir.join("out/hello_contract.provenance.json")).unwrap(),
     )
     .unwrap();
-    let steps: Vec<&str> = prov["post_processing"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["step"].as_str().unwrap())
-        .collect();
+    let steps = post_steps(&prov);
     assert_eq!(steps.len(), 2, "{steps:?}");
     assert!(
         steps[0].starts_with(

@@ -66,6 +66,31 @@ fn make_build_contract(project: &Path) -> Vec<u8> {
         .unwrap()
 }
 
+/// `casper-repro build PROJECT EXTRA…` run from `dir` under another `$HOME` (`dir/home`), with
+/// the cache in `dir/cache` and the output in `out_dir`.
+fn casper_repro_build(dir: &Path, project: &Path, out_dir: &Path, extra: &[&str]) -> Output {
+    let home = dir.join("home");
+    fs_err::create_dir_all(&home).unwrap();
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap()).join(".cargo"));
+    Command::new(env!("CARGO_BIN_EXE_casper-repro"))
+        .arg("build")
+        .arg(project)
+        .args(extra)
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .arg("--out-dir")
+        .arg(out_dir)
+        .current_dir(dir)
+        .env("HOME", home)
+        .env("CARGO_HOME", cargo_home)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_cargo_casper_project_is_rebuilt_as_its_makefile_builds_it() {
     let cargo_casper = need(
@@ -106,26 +131,8 @@ fn a_cargo_casper_project_is_rebuilt_as_its_makefile_builds_it() {
 
     let made = make_build_contract(&reference);
 
-    let home = d.path().join("home");
-    fs_err::create_dir_all(&home).unwrap();
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap()).join(".cargo"));
     let out_dir = d.path().join("out");
-    let built = Command::new(env!("CARGO_BIN_EXE_casper-repro"))
-        .arg("build")
-        .arg(&ours)
-        .arg("--cache-dir")
-        .arg(d.path().join("cache"))
-        .arg("--out-dir")
-        .arg(&out_dir)
-        .current_dir(d.path())
-        .env("HOME", &home)
-        .env("CARGO_HOME", &cargo_home)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
+    let built = casper_repro_build(d.path(), &ours, &out_dir, &[]);
     let stderr = String::from_utf8_lossy(&built.stderr);
     assert_eq!(built.status.code(), Some(0), "{stderr}");
     assert!(
@@ -170,17 +177,12 @@ fn a_cargo_casper_project_is_rebuilt_as_its_makefile_builds_it() {
     let unlocked = d.path().join("unlocked/my-project");
     copy_dir(&ours, &unlocked);
     fs_err::remove_file(unlocked.join("contract/Cargo.lock")).unwrap();
-    let failed = Command::new(env!("CARGO_BIN_EXE_casper-repro"))
-        .arg("build")
-        .arg(&unlocked)
-        .args(["--lock-at", TEMPLATE_RELEASED, "--cache-dir"])
-        .arg(d.path().join("cache"))
-        .arg("--out-dir")
-        .arg(d.path().join("out-unlocked"))
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
+    let failed = casper_repro_build(
+        d.path(),
+        &unlocked,
+        &d.path().join("out-unlocked"),
+        &["--lock-at", TEMPLATE_RELEASED],
+    );
     let stderr = String::from_utf8_lossy(&failed.stderr);
     assert_eq!(failed.status.code(), Some(2), "{stderr}");
     assert!(

@@ -14,7 +14,7 @@ use std::process::Command;
 
 #[path = "common/files.rs"]
 mod files;
-use files::{copy_dir, which};
+use files::{copy_dir, post_steps, which};
 #[path = "common/tools.rs"]
 mod tools;
 use tools::{need, npm_binaryen_bin, repo, tools};
@@ -172,12 +172,7 @@ fn cargo_odra_build_is_replayed_byte_for_byte_for_two_cargo_odra_releases() {
         commands[0],
         "ODRA_MODULE=MyToken cargo build --target wasm32-unknown-unknown --bin odra_cep18_build_contract --release"
     );
-    let steps: Vec<&str> = prov["post_processing"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["step"].as_str().unwrap())
-        .collect();
+    let steps = post_steps(&prov);
     assert!(
         steps[0].starts_with(
             "wasm-opt --signext-lowering --enable-bulk-memory --llvm-memory-copy-fill-lowering (binaryen 132, npm binaryen@132.0.0 sha512-"

@@ -1,6 +1,9 @@
 //! File helpers the build tests share: included by `#[path]` so that each test crate gets only
 //! these.
 
+// Each test crate that includes this uses a part of it.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 
 /// `program` on this process's PATH.
@@ -24,4 +27,14 @@ pub fn copy_dir(from: &Path, to: &Path) {
             fs_err::copy(e.path(), dest).unwrap();
         }
     }
+}
+
+/// The `post_processing[].step` descriptions of a provenance document, in order.
+pub fn post_steps(prov: &serde_json::Value) -> Vec<&str> {
+    prov["post_processing"]
+        .as_array()
+        .expect("a provenance has post_processing")
+        .iter()
+        .map(|s| s["step"].as_str().expect("a step is a string"))
+        .collect()
 }
