@@ -2,13 +2,13 @@
 //! to a node (`fetch`, `verify`).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::repro_build::recipe::RecipeRecord;
-use crate::repro_build::{BuildRequest, CacheConfig, HostEnv, Limits, LockAt, PostProcess, Remap};
+use crate::repro_build::{BuildRequest, CacheConfig, HostEnv};
 use crate::repro_chain::rpc::ClientOptions;
-use repro_verify::recipe::{self, RecipeChoice, StripCustom};
+use repro_verify::recipe::RecipeChoice;
+use repro_verify::request::{self, BuildOptions};
 
 /// How to build: the options `build` and `verify` share.
 #[derive(Debug, clap::Args)]
@@ -102,67 +102,37 @@ impl BuildOpts {
                 .unwrap_or_else(|| host.home.join(".cache"))
                 .join("casper-repro")
         });
-        let lock_at = self.lock_at.as_deref().map(LockAt::parse).transpose()?;
-        let remaps = self
-            .remap
-            .iter()
-            .map(|r| Remap::parse(r))
-            .collect::<Result<Vec<_>, _>>()?;
-        let post_process: Vec<Arc<dyn PostProcess>> = match self.strip {
-            Strip::None => Vec::new(),
-            Strip::Custom => vec![Arc::new(StripCustom::all())],
-        };
-        let explicit = recipe::Explicit {
-            target: self.target.is_some(),
-            packages: !packages.is_empty(),
-        };
-        let mut req = BuildRequest {
-            crate_dir,
-            packages,
+        let opts = BuildOptions {
             toolchain: self.toolchain.clone(),
-            inferred: None,
-            target: self
-                .target
-                .clone()
-                .unwrap_or_else(|| "wasm32-unknown-unknown".into()),
+            target: self.target.clone(),
+            recipe: match self.recipe {
+                Recipe::Auto => RecipeChoice::Auto,
+                Recipe::Cargo => RecipeChoice::Cargo,
+                Recipe::Make => RecipeChoice::Make,
+                Recipe::Odra => RecipeChoice::Odra,
+            },
+            cargo_odra: self.cargo_odra.clone(),
+            binaryen: self.binaryen,
             features: self.features.clone(),
             no_default_features: self.no_default_features,
-            lock_at,
-            remaps,
-            post_process,
-            units: Vec::new(),
-            out_dir,
+            lock_at: self.lock_at.clone(),
+            remaps: self.remap.clone(),
+            strip_custom: self.strip == Strip::Custom,
             offline: self.offline,
-            limits: Limits {
-                wall_clock: Duration::from_secs(self.time_limit),
-                memory_bytes: (self.memory_limit > 0).then(|| self.memory_limit * 1024 * 1024),
-            },
+            time_limit: Duration::from_secs(self.time_limit),
+            memory_limit_mib: self.memory_limit,
             cache: CacheConfig {
                 dir: cache_dir,
                 enabled: !self.no_cache,
             },
             resolver_toolchain: self.resolver_toolchain.clone(),
-            host,
             tool_argv: std::env::args().collect(),
-            tool_name: "casper-repro".into(),
-            tool_version: env!("CARGO_PKG_VERSION").into(),
-            recipe: None,
-        };
-        let choice = match self.recipe {
-            Recipe::Auto => RecipeChoice::Auto,
-            Recipe::Cargo => RecipeChoice::Cargo,
-            Recipe::Make => RecipeChoice::Make,
-            Recipe::Odra => RecipeChoice::Odra,
-        };
-        let tools = recipe::Tools {
-            cargo_odra: self.cargo_odra.clone(),
-            binaryen: self.binaryen,
+            ..BuildOptions::new(PathBuf::new())
         };
         let mut progress = crate::progress::StderrProgress::new();
-        let record = recipe::apply(choice, explicit, &tools, &mut req, &mut progress);
+        let prepared = request::prepare(&opts, crate_dir, packages, out_dir, host, &mut progress);
         progress.finish();
-        let record = record?;
-        Ok((req, record))
+        Ok(prepared?)
     }
 }
 

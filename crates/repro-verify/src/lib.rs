@@ -3,6 +3,7 @@
 //! the node's processing (`repro-core`) and the structural diff (`repro-diff`).
 //!
 //! - [`config`]: which Wasm configuration the replay uses, and why;
+//! - [`request`]: build options to a build request with the project's recipe applied;
 //! - [`toolchain`]: the rebuild's toolchain (`--toolchain auto`: inferred from the upload);
 //! - [`profiles`]: the mainnet cost tables as repro-diff cost profiles;
 //! - [`stages::verify`]: the three comparisons and the verdict; [`run::run`] the whole pipeline;
@@ -18,6 +19,7 @@ pub mod config;
 pub mod model;
 pub mod profiles;
 pub mod recipe;
+pub mod request;
 pub mod run;
 pub mod stages;
 pub mod text;

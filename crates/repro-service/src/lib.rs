@@ -1,0 +1,22 @@
+//! casper-repro's verification service: `casper-repro serve` and `casper-repro worker`.
+//!
+//! - [`codeverifier`]: the API `casper-client` already speaks (its documents, as the client
+//!   declares them);
+//! - [`archive`]: source archives from strangers, unpacked within limits or refused;
+//! - [`store`]: the database (SQLite or PostgreSQL): the job queue, results, content-addressed
+//!   blobs, lookups;
+//! - [`job`]: one verification, from the stored archive to an outcome (what the service chose,
+//!   the report, the rebuilt binary, the logs);
+//! - [`worker`]: claims jobs, keeps their leases alive, runs them a bounded number at a time,
+//!   stops gracefully;
+//! - [`server`]: the HTTP API (codeverifier and native, with its OpenAPI document) and the pages.
+
+// A library never prints: results are returned, logs go through `tracing`.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+
+pub mod archive;
+pub mod codeverifier;
+pub mod job;
+pub mod store;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testdb;
