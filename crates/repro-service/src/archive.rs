@@ -227,6 +227,67 @@ pub fn unpack(archive: &[u8], dest: &Path, limits: &Limits) -> Result<Unpacked, 
     })
 }
 
+/// The regular files of an (already accepted) archive: (path, size), in archive order.
+pub fn list(archive: &[u8], limits: &Limits) -> Result<Vec<(String, u64)>, ArchiveError> {
+    let mut out = Vec::new();
+    each_file(archive, limits, |path, size, _| {
+        out.push((path.to_owned(), size));
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+/// The contents of the file `want` of an (already accepted) archive, when it holds one.
+pub fn read(archive: &[u8], want: &str, limits: &Limits) -> Result<Option<Vec<u8>>, ArchiveError> {
+    let mut found = None;
+    each_file(archive, limits, |path, _, entry| {
+        if path != want {
+            return Ok(true);
+        }
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).map_err(corrupt)?;
+        found = Some(data);
+        Ok(false)
+    })?;
+    Ok(found)
+}
+
+/// Calls `f(path, size, reader)` for each regular file until it returns `false`, without
+/// writing anything.
+fn each_file(
+    archive: &[u8],
+    limits: &Limits,
+    mut f: impl FnMut(&str, u64, &mut dyn Read) -> Result<bool, ArchiveError>,
+) -> Result<(), ArchiveError> {
+    if !archive.starts_with(&[0x1f, 0x8b]) {
+        return Err(ArchiveError::NotGzip);
+    }
+    let stream_limit = limits
+        .max_unpacked_bytes
+        .saturating_add(1024 * (limits.max_entries as u64 + 2));
+    let mut tar = tar::Archive::new(Bounded {
+        inner: flate2::read::GzDecoder::new(archive),
+        left: stream_limit,
+        limit: limits.max_unpacked_bytes,
+    });
+    for entry in tar.entries().map_err(corrupt)? {
+        let mut entry = entry.map_err(corrupt)?;
+        if !matches!(
+            entry.header().entry_type(),
+            tar::EntryType::Regular | tar::EntryType::Continuous
+        ) {
+            continue;
+        }
+        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let rel = relative(&raw, limits)?;
+        let size = entry.header().size().map_err(corrupt)?;
+        if !f(&rel.to_string_lossy(), size, &mut entry)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// `raw` as a path relative to the tree, or why not.
 fn relative(raw: &str, limits: &Limits) -> Result<PathBuf, ArchiveError> {
     let bad = |why| ArchiveError::BadPath {

@@ -12,7 +12,8 @@
 //!   too.
 //!
 //! `{hash}` in the URL is the string the user gave the client, so every form of a hash that
-//! [`crate::hash::TxHash::parse`] accepts is accepted here too.
+//! `repro_chain::install::Requested::parse` accepts (`HEX`, `deploy-HEX`, `transaction-v1-HEX`) is
+//! accepted here too.
 
 use serde::{Deserialize, Serialize};
 

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use repro_verify::repro_build::recipe::RecipeKind;
 use repro_verify::repro_build::{HostEnv, Progress, ProgressEvent};
+use repro_verify::repro_chain::bundle::Call;
 use repro_verify::repro_chain::install::{self, Install, Requested, ResolveError};
 use repro_verify::repro_chain::rpc::{ClientOptions, HttpSource};
 use repro_verify::request::{self, BuildOptions};
@@ -38,8 +39,12 @@ pub struct Refusal {
 }
 
 /// Reads the install `hash` names from the node at `node` (every chain commitment is checked by
-/// the verification itself).
-pub fn fetch_install(node: &str, hash: &Requested, timeout: Duration) -> Result<Install, Refusal> {
+/// the verification itself), with the node's answers as recorded (an offline bundle's calls).
+pub fn fetch_install(
+    node: &str,
+    hash: &Requested,
+    timeout: Duration,
+) -> Result<(Install, Vec<Call>), Refusal> {
     let options = ClientOptions {
         timeout,
         ..ClientOptions::default()
@@ -49,7 +54,7 @@ pub fn fetch_install(node: &str, hash: &Requested, timeout: Duration) -> Result<
         description: format!("the service's node URL is not usable: {e}"),
         node_failure: true,
     })?;
-    install::resolve(&mut source, hash).map_err(|e| {
+    let install = install::resolve(&mut source, hash).map_err(|e| {
         let (code, node_failure) = match &e {
             ResolveError::UnknownTransaction { .. } => (ErrorCode::ContractNotFound, false),
             ResolveError::NotExecuted { .. } => (ErrorCode::ContractNotFound, false),
@@ -66,7 +71,24 @@ pub fn fetch_install(node: &str, hash: &Requested, timeout: Duration) -> Result<
             description: e.to_string(),
             node_failure,
         }
-    })
+    })?;
+    Ok((install, source.recorded))
+}
+
+/// The offline bundle (`casper-repro verify --bundle`) of an install, as a tar.gz of its
+/// directory.
+fn bundle_archive(work: &Path, install: &Install, calls: Vec<Call>, node: &str) -> Option<Vec<u8>> {
+    let dir = work.join("bundle");
+    if let Err(e) =
+        repro_verify::repro_chain::bundle::save(&dir, install, calls, Some(node.to_owned()))
+    {
+        tracing::warn!("saving the offline bundle: {e}");
+        return None;
+    }
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    tar.append_dir_all("bundle", &dir).ok()?;
+    tar.into_inner().ok()?.finish().ok()
 }
 
 /// Where and how a worker runs jobs.
@@ -74,8 +96,10 @@ pub fn fetch_install(node: &str, hash: &Requested, timeout: Duration) -> Result<
 pub struct Env {
     /// The node's JSON-RPC URL.
     pub node: String,
-    /// Work directories (one per job, removed after it) and the build cache.
+    /// Work directories (one per job, removed after it).
     pub data: PathBuf,
+    /// The build cache (compiled dependencies and finished builds, shared by jobs).
+    pub cache: PathBuf,
     /// Time limit of one request to the node.
     pub node_timeout: Duration,
     /// Wall-clock limit of each cargo step.
@@ -104,6 +128,11 @@ pub struct Outcome {
     pub report_json: Option<String>,
     /// The rebuilt module compared with the upload.
     pub binary: Option<Vec<u8>>,
+    /// Its build provenance (repro-build's JSON document).
+    pub provenance: Option<String>,
+    /// The node's answers as an offline bundle (tar.gz of a `casper-repro fetch` directory):
+    /// anyone can re-run the verification from it without a node.
+    pub bundle: Option<Vec<u8>>,
     /// What the service decided, the build's steps and compiler output, and the report as text.
     pub logs: String,
     pub contracts: Vec<ContractRef>,
@@ -123,6 +152,8 @@ pub fn run(env: &Env, hash: &str, archive_bytes: &[u8], job_id: i64) -> Result<O
         verdict: None,
         report_json: None,
         binary: None,
+        provenance: None,
+        bundle: None,
         logs,
         contracts: Vec::new(),
     };
@@ -150,8 +181,11 @@ pub fn run(env: &Env, hash: &str, archive_bytes: &[u8], job_id: i64) -> Result<O
         Ok(r) => r,
         Err(e) => return Ok(failed(ErrorCode::InvalidHash, e, logs)),
     };
-    let install = match fetch_install(&env.node, &requested, env.node_timeout) {
-        Ok(i) => i,
+    let (install, bundle) = match fetch_install(&env.node, &requested, env.node_timeout) {
+        Ok((i, calls)) => {
+            let bundle = bundle_archive(dir.path(), &i, calls, &env.node);
+            (i, bundle)
+        }
         Err(r) if r.node_failure => return Err(Retry(r.description)),
         Err(r) => return Ok(failed(r.code, r.description, logs)),
     };
@@ -173,7 +207,7 @@ pub fn run(env: &Env, hash: &str, archive_bytes: &[u8], job_id: i64) -> Result<O
     for line in choices.describe() {
         let _ = writeln!(logs, "casper-repro service: {line}");
     }
-    let mut opts = BuildOptions::new(env.data.join("cache"));
+    let mut opts = BuildOptions::new(env.cache.clone());
     opts.toolchain = choices.toolchain.clone();
     opts.target = Some(choices.target.clone());
     opts.time_limit = env.build_time_limit;
@@ -196,6 +230,7 @@ pub fn run(env: &Env, hash: &str, archive_bytes: &[u8], job_id: i64) -> Result<O
         Err(e) => {
             let mut o = failed(ErrorCode::BuildError, e.to_string(), logs);
             o.contracts = contracts;
+            o.bundle = bundle;
             return Ok(o);
         }
     };
@@ -227,6 +262,7 @@ pub fn run(env: &Env, hash: &str, archive_bytes: &[u8], job_id: i64) -> Result<O
             };
             let mut o = failed(code, e.to_string(), logs);
             o.contracts = contracts;
+            o.bundle = bundle;
             return Ok(o);
         }
     };
@@ -235,10 +271,12 @@ pub fn run(env: &Env, hash: &str, archive_bytes: &[u8], job_id: i64) -> Result<O
     let doc = VerifyDoc::from(&report);
     let report_json = serde_json::to_string(&Envelope::new("verify", &doc))
         .map_err(|e| Retry(format!("writing the report: {e}")))?;
-    let binary = report.rebuild.as_ref().and_then(|r| {
-        let file = r.artifact.clone().unwrap_or_default();
-        find_artifact(&out, &r.package, &file)
-    });
+    let (binary, provenance) = report
+        .rebuild
+        .as_ref()
+        .and_then(|r| find_artifact(&out, &r.package, r.artifact.as_deref().unwrap_or_default()))
+        .unzip();
+    let provenance = provenance.flatten();
     let (status, code) = match report.verdict {
         v if v.is_positive() => (Status::Verified, None),
         Verdict::Untrusted => (Status::Failed, Some(ErrorCode::InvalidContract)),
@@ -251,13 +289,16 @@ pub fn run(env: &Env, hash: &str, archive_bytes: &[u8], job_id: i64) -> Result<O
         verdict: Some(report.verdict.as_str().to_owned()),
         report_json: Some(report_json),
         binary,
+        provenance,
+        bundle,
         logs,
         contracts,
     })
 }
 
-/// The rebuilt module stage 1 compared: `file` (an artifact's name) or the package's `.wasm`.
-fn find_artifact(out: &Path, package: &str, file: &str) -> Option<Vec<u8>> {
+/// The rebuilt module stage 1 compared (`file`, an artifact's name, or the package's `.wasm`)
+/// and its provenance.
+fn find_artifact(out: &Path, package: &str, file: &str) -> Option<(Vec<u8>, Option<String>)> {
     let mut candidates = Vec::new();
     if !file.is_empty() {
         candidates.push(file.to_owned());
@@ -267,7 +308,15 @@ fn find_artifact(out: &Path, package: &str, file: &str) -> Option<Vec<u8>> {
     candidates
         .iter()
         .find_map(|name| walk_find(out, name))
-        .and_then(|p| fs_err::read(p).ok())
+        .and_then(|p| {
+            let bytes = fs_err::read(&p).ok()?;
+            let name = p.file_name()?.to_string_lossy().into_owned();
+            let provenance = fs_err::read_to_string(
+                p.with_file_name(repro_verify::repro_build::provenance_name(&name)),
+            )
+            .ok();
+            Some((bytes, provenance))
+        })
 }
 
 fn walk_find(dir: &Path, name: &str) -> Option<PathBuf> {

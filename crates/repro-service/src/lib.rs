@@ -9,7 +9,8 @@
 //!   the report, the rebuilt binary, the logs);
 //! - [`worker`]: claims jobs, keeps their leases alive, runs them a bounded number at a time,
 //!   stops gracefully;
-//! - [`server`]: the HTTP API (codeverifier and native, with its OpenAPI document) and the pages.
+//! - [`server`]: the HTTP API (codeverifier and native, with its OpenAPI document [`openapi`]);
+//!   [`pages`]: the HTML pages.
 
 // A library never prints: results are returned, logs go through `tracing`.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
@@ -17,6 +18,11 @@
 pub mod archive;
 pub mod codeverifier;
 pub mod job;
+pub mod openapi;
+pub mod pages;
+pub mod server;
+pub mod service;
 pub mod store;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testdb;
+pub mod worker;

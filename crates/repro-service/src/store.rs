@@ -72,11 +72,13 @@ pub struct Job {
     pub verdict: Option<String>,
     pub binary_sha256: Option<String>,
     pub logs_sha256: Option<String>,
+    pub provenance_sha256: Option<String>,
+    pub bundle_sha256: Option<String>,
 }
 
 const JOB_COLUMNS: &str = "id, tx_hash, source_digest, archive_sha256, state, attempts, \
     max_attempts, created_at, started_at, finished_at, error_code, error_description, verdict, \
-    binary_sha256, logs_sha256";
+    binary_sha256, logs_sha256, provenance_sha256, bundle_sha256";
 
 fn job_of(row: &AnyRow) -> std::result::Result<Job, sqlx::Error> {
     let state: String = row.try_get("state")?;
@@ -99,6 +101,8 @@ fn job_of(row: &AnyRow) -> std::result::Result<Job, sqlx::Error> {
         verdict: row.try_get("verdict")?,
         binary_sha256: row.try_get("binary_sha256")?,
         logs_sha256: row.try_get("logs_sha256")?,
+        provenance_sha256: row.try_get("provenance_sha256")?,
+        bundle_sha256: row.try_get("bundle_sha256")?,
     })
 }
 
@@ -304,6 +308,22 @@ impl Store {
             }
             None => None,
         };
+        let provenance = match &outcome.provenance {
+            Some(p) => {
+                let sha = crate::job::sha256_hex(p.as_bytes());
+                put_blob(&mut *tx, &sha, p.as_bytes()).await?;
+                Some(sha)
+            }
+            None => None,
+        };
+        let bundle = match &outcome.bundle {
+            Some(b) => {
+                let sha = crate::job::sha256_hex(b);
+                put_blob(&mut *tx, &sha, b).await?;
+                Some(sha)
+            }
+            None => None,
+        };
         let logs = crate::job::sha256_hex(outcome.logs.as_bytes());
         put_blob(&mut *tx, &logs, outcome.logs.as_bytes()).await?;
         for ContractRef {
@@ -327,7 +347,7 @@ impl Store {
         let n = sqlx::query(
             "UPDATE jobs SET state = $1, error_code = $2, error_description = $3, verdict = $4, \
              report_json = $5, binary_sha256 = $6, logs_sha256 = $7, finished_at = $8, \
-             lease_owner = NULL \
+             lease_owner = NULL, provenance_sha256 = $11, bundle_sha256 = $12 \
              WHERE id = $9 AND lease_owner = $10 AND state = 'Pending'",
         )
         .bind(outcome.status.as_str())
@@ -340,6 +360,8 @@ impl Store {
         .bind(now_ms())
         .bind(id)
         .bind(owner)
+        .bind(provenance.as_deref())
+        .bind(bundle.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(ctx("completing a job"))?
@@ -387,7 +409,7 @@ impl Store {
             "UPDATE jobs SET state = 'Waiting', attempts = 0, not_before = 0, lease_owner = NULL, \
              lease_expires = NULL, started_at = NULL, finished_at = NULL, error_code = NULL, \
              error_description = NULL, verdict = NULL, report_json = NULL, binary_sha256 = NULL, \
-             logs_sha256 = NULL \
+             logs_sha256 = NULL, provenance_sha256 = NULL, bundle_sha256 = NULL \
              WHERE id = $1 AND state IN ('Verified', 'Failed')",
         )
         .bind(id)
@@ -542,6 +564,15 @@ impl Store {
             })
             .collect::<std::result::Result<_, sqlx::Error>>()
             .map_err(ctx("counting jobs"))
+    }
+
+    /// Blobs stored (archives, modules, logs, provenance, bundles).
+    pub async fn blob_count(&self) -> Result<i64> {
+        sqlx::query("SELECT COUNT(*) AS n FROM blobs")
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|r| r.try_get("n"))
+            .map_err(ctx("counting blobs"))
     }
 
     /// Closes the pool (waits for connections to be returned).

@@ -32,6 +32,8 @@ CREATE TABLE jobs (
     report_json        TEXT,
     binary_sha256      TEXT REFERENCES blobs (sha256),
     logs_sha256        TEXT REFERENCES blobs (sha256),
+    provenance_sha256  TEXT REFERENCES blobs (sha256),
+    bundle_sha256      TEXT REFERENCES blobs (sha256),
     UNIQUE (tx_hash, source_digest)
 );
 CREATE INDEX jobs_queue ON jobs (state, not_before, id);

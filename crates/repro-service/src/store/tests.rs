@@ -13,6 +13,8 @@ fn outcome(status: Status, code: Option<ErrorCode>) -> Outcome {
         verdict: Some("verified".into()),
         report_json: Some("{}".into()),
         binary: Some(b"\0asm\x01\0\0\0".to_vec()),
+        provenance: Some("{}".into()),
+        bundle: None,
         logs: "log".into(),
         contracts: vec![ContractRef {
             contract_hash: "c1".into(),
