@@ -47,3 +47,12 @@ if ! "$tools/cargo-casper-3.0.0/bin/cargo-casper" casper --version 2>/dev/null |
   CARGO_TARGET_DIR="$repo/target/tools-build" \
     cargo +1.95.0 install cargo-casper --version 3.0.0 --locked --root "$tools/cargo-casper-3.0.0"
 fi
+
+# The service's reference client (crates/repro-cli/tests/service.rs): casper-client 5.0.1's
+# verify_contract from crates.io behind a command (clients/codeverifier-client, its own lockfile).
+if ! [ -x "$tools/codeverifier-client/bin/codeverifier-client" ] \
+   || ! cmp -s "$repo/clients/codeverifier-client/Cargo.lock" "$tools/codeverifier-client/Cargo.lock"; then
+  CARGO_TARGET_DIR="$repo/target/tools-build" \
+    cargo +1.95.0 install --path "$repo/clients/codeverifier-client" --locked --root "$tools/codeverifier-client"
+  cp "$repo/clients/codeverifier-client/Cargo.lock" "$tools/codeverifier-client/Cargo.lock"
+fi

@@ -59,6 +59,10 @@ enum Command {
     Verify(Box<cmd::verify::Args>),
     #[command(about = cmd::fetch::ABOUT)]
     Fetch(cmd::fetch::Args),
+    #[command(about = cmd::serve::ABOUT)]
+    Serve(Box<cmd::serve::Args>),
+    #[command(about = cmd::serve::WORKER_ABOUT)]
+    Worker(Box<cmd::serve::WorkerArgs>),
 }
 
 /// What a subcommand decided; the exit code follows from it.
@@ -81,6 +85,8 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Verify(args) => cmd::verify::run(*args),
         Command::Fetch(args) => cmd::fetch::run(args),
+        Command::Serve(args) => cmd::serve::run(*args),
+        Command::Worker(args) => cmd::serve::run_worker(*args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

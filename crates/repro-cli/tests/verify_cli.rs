@@ -94,17 +94,6 @@ enum Behaviour {
     Hang,
 }
 
-fn same_params(a: &Value, b: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(o) = v.as_object_mut() {
-            o.remove("finalized_approvals");
-        }
-        v
-    };
-    strip(a) == strip(b)
-}
-
 /// A JSON-RPC server on 127.0.0.1 answering from a bundle's recorded calls.
 fn serve(bundle: Value, behaviour: Behaviour) -> Node {
     Node::start(move |body| match behaviour {
@@ -114,22 +103,7 @@ fn serve(bundle: Value, behaviour: Behaviour) -> Node {
             std::thread::sleep(Duration::from_millis(2500));
             (200, "{}".into())
         }
-        Behaviour::Faithful => {
-            let req = common::request(body);
-            let id = &req["id"];
-            let method = req["method"].as_str().unwrap_or_default();
-            let calls = bundle["calls"].as_array().unwrap();
-            let known = calls.iter().any(|c| c["method"] == method);
-            let answer = calls
-                .iter()
-                .find(|c| c["method"] == method && same_params(&c["params"], &req["params"]));
-            let doc = match (answer, known) {
-                (Some(c), _) => common::result(id, &c["result"]),
-                (None, false) => common::error(id, -32601, "Method not found"),
-                (None, true) => common::error(id, -32000, "No such transaction or state"),
-            };
-            (200, doc)
-        }
+        Behaviour::Faithful => common::bundle_answer(&bundle, body),
     })
 }
 

@@ -6,4 +6,5 @@ pub mod fetch;
 pub mod inspect;
 pub mod protocols;
 pub mod replay;
+pub mod serve;
 pub mod verify;

@@ -1,6 +1,9 @@
 //! Test support shared by the integration tests: running the binary, and a real HTTP server on
 //! 127.0.0.1 that plays a node's JSON-RPC endpoint.
 
+// Each test crate that includes this uses a part of it.
+#![allow(dead_code)]
+
 use std::process::{Command, Output};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -75,4 +78,36 @@ pub fn result(id: &Value, result: &Value) -> String {
 /// A JSON-RPC error document.
 pub fn error(id: &Value, code: i64, message: &str) -> String {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}).to_string()
+}
+
+/// A node's answer to the JSON-RPC request `body` from a bundle's recorded calls: the recorded
+/// result for the same method and parameters, else the node's errors for an unknown method or an
+/// unknown transaction or state.
+pub fn bundle_answer(bundle: &Value, body: &str) -> (u16, String) {
+    let req = request(body);
+    let id = &req["id"];
+    let method = req["method"].as_str().unwrap_or_default();
+    let calls = bundle["calls"].as_array().expect("a bundle has calls");
+    let known = calls.iter().any(|c| c["method"] == method);
+    let answer = calls
+        .iter()
+        .find(|c| c["method"] == method && same_params(&c["params"], &req["params"]));
+    let doc = match (answer, known) {
+        (Some(c), _) => result(id, &c["result"]),
+        (None, false) => error(id, -32601, "Method not found"),
+        (None, true) => error(id, -32000, "No such transaction or state"),
+    };
+    (200, doc)
+}
+
+/// Parameters equal but for `finalized_approvals` (clients differ in sending it).
+fn same_params(a: &Value, b: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("finalized_approvals");
+        }
+        v
+    };
+    strip(a) == strip(b)
 }

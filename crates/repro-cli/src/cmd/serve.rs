@@ -1,0 +1,168 @@
+//! `casper-repro serve` and `casper-repro worker`: the verification service (repro-service) —
+//! the codeverifier API that casper-client speaks, a native API, pages — and its workers.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use repro_service::{job, server, service, worker};
+
+use crate::Outcome;
+
+/// One line on what `casper-repro serve` does.
+pub const ABOUT: &str =
+    "Run the verification service: the codeverifier API, a native API, web pages, workers";
+/// One line on what `casper-repro worker` does.
+pub const WORKER_ABOUT: &str = "Run a verification worker on a service's database (no HTTP)";
+
+const AFTER_HELP: &str = "\
+Endpoints (see /openapi.json):
+  POST /verification, GET /verification/{hash}/status|details   the codeverifier API, as
+      casper-client's verify_contract calls it
+  /api/v1/...                                                   submit, jobs, reports, lookups
+  /                                                             pages: recent, submit, a verification
+
+Submissions are checked before they are stored: the hash, the archive (within limits), and the
+transaction on the node. The database is a SQLite file under --data unless --database names a
+PostgreSQL server (postgres://USER:PASSWORD@HOST/DB), which workers on other machines can share.
+
+Builds are NOT sandboxed yet: a submitted project's build scripts run with this service's rights.
+Serve only sources you would build yourself, or run the service in a disposable machine.
+
+Stops gracefully on SIGINT/SIGTERM: running jobs get a grace period, then go back to the queue.";
+
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    /// The database: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB [default: a SQLite file
+    /// in --data].
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// The node (JSON-RPC) that transactions are read from.
+    #[arg(long, env = "CASPER_NODE_RPC", value_name = "URL")]
+    node: Option<String>,
+    /// Work and cache directory [default: $XDG_DATA_HOME/casper-repro or
+    /// ~/.local/share/casper-repro].
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Build cache [default: DATA/cache].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Time limit of one request to the node, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    node_timeout: u64,
+    /// Wall-clock limit of each cargo step of a build, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    build_time_limit: u64,
+    /// Jobs a worker runs at the same time.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    concurrency: usize,
+    /// Seconds a claimed job's lease lasts without a heartbeat (a dead worker's jobs are taken
+    /// over after it).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    lease: u64,
+}
+
+impl Common {
+    fn resolve(&self) -> anyhow::Result<(String, PathBuf, String)> {
+        let node = self
+            .node
+            .clone()
+            .context("give the node's JSON-RPC URL with --node URL or CASPER_NODE_RPC")?;
+        let data = self.data.clone().unwrap_or_else(service::default_data_dir);
+        let database = self
+            .database
+            .clone()
+            .unwrap_or_else(|| service::sqlite_url(&data));
+        Ok((node, data, database))
+    }
+
+    fn worker(&self, node: &str, data: &std::path::Path) -> worker::Config {
+        let mut w = worker::Config::new(job::Env {
+            node: node.to_owned(),
+            data: data.to_path_buf(),
+            cache: self.cache_dir.clone().unwrap_or_else(|| data.join("cache")),
+            node_timeout: Duration::from_secs(self.node_timeout),
+            build_time_limit: Duration::from_secs(self.build_time_limit),
+        });
+        w.concurrency = self.concurrency.max(1);
+        w.lease = Duration::from_secs(self.lease.max(3));
+        w.heartbeat = w.lease / 4;
+        w
+    }
+}
+
+/// The arguments of `casper-repro serve`.
+#[derive(Debug, clap::Args)]
+#[command(about = ABOUT, after_help = AFTER_HELP)]
+pub struct Args {
+    /// Address to listen on (port 0: any free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    listen: String,
+    /// In-process workers: 0 runs none (use `casper-repro worker` processes), 1 runs one with
+    /// --concurrency job slots.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=1))]
+    workers: u8,
+    /// The URL clients reach this service at, for the URIs it hands out [default: from each
+    /// request's Host].
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// Largest source archive accepted, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 32)]
+    max_archive: usize,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// The arguments of `casper-repro worker`.
+#[derive(Debug, clap::Args)]
+#[command(about = WORKER_ABOUT)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    common: Common,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let (node, data, database) = args.common.resolve()?;
+    let mut config = server::Config::new(node.clone(), data.clone());
+    config.public_url = args.public_url.clone();
+    config.limits.max_archive_bytes = args.max_archive.max(1) << 20;
+    config.node_timeout = Duration::from_secs(args.common.node_timeout);
+    let workers = (args.workers > 0).then(|| args.common.worker(&node, &data));
+    runtime()?.block_on(async {
+        let store = service::open(&database, &data).await?;
+        let svc = service::Service::bind(&args.listen, store, config, workers).await?;
+        tracing::warn!(
+            "builds are not sandboxed: submitted build scripts run with this service's rights"
+        );
+        if let Some(addr) = svc.local_addr() {
+            crate::output::print_text(&format!(
+                "casper-repro serve: listening on http://{addr}\n"
+            ))?;
+        }
+        svc.run(service::shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(Outcome::Success)
+}
+
+pub fn run_worker(args: WorkerArgs) -> anyhow::Result<Outcome> {
+    let (node, data, database) = args.common.resolve()?;
+    let config = args.common.worker(&node, &data);
+    runtime()?.block_on(async {
+        let store = service::open(&database, &data).await?;
+        tracing::warn!(
+            "builds are not sandboxed: submitted build scripts run with this worker's rights"
+        );
+        crate::output::print_text(&format!("casper-repro worker: {} started\n", config.owner))?;
+        service::run_worker(store, config, service::shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(Outcome::Success)
+}

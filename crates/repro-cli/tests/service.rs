@@ -1,0 +1,702 @@
+//! `casper-repro serve` and `casper-repro worker` end to end, driven by the real client: the
+//! casper-client 5.0.1 crate's `verify_contract` (`clients/codeverifier-client`, installed by
+//! `.ci/setup.sh`), against the service whose node is the loopback JSON-RPC server of the verify
+//! tests, answering with a real 1.5.8 node's recorded answers for a deploy the real engine
+//! executed (`testdata/rpc/node-1.5.8-deploy-multi_ep`).
+//!
+//! Expected values come from outside the service: the uploaded module's sha256 is the committed
+//! fixture's (`testdata/wasm/multi_ep.wasm`, built by `testdata/contracts/build.sh`), the contract
+//! and stored-Wasm hashes are the engine's (`engine.json`).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Node;
+use serde_json::Value;
+
+#[path = "common/files.rs"]
+mod files;
+use files::copy_dir;
+#[path = "common/tools.rs"]
+mod tools;
+use tools::{need, repo, tools};
+
+const CASE: &str = "node-1.5.8-deploy-multi_ep";
+
+fn load(path: &Path) -> Value {
+    serde_json::from_str(&fs_err::read_to_string(path).unwrap()).unwrap()
+}
+
+fn case_dir() -> PathBuf {
+    repo().join("testdata/rpc").join(CASE)
+}
+
+/// The deploy hash of the case, as a user would paste it.
+fn deploy_hash() -> String {
+    load(&case_dir().join("responses.json"))["transaction_hash"]["Deploy"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The loopback node, answering from the case's recorded calls.
+fn node() -> Node {
+    let bundle = load(&case_dir().join("responses.json"));
+    Node::start(move |body| common::bundle_answer(&bundle, body))
+}
+
+/// A running `casper-repro serve` or `worker`; killed when dropped.
+struct Proc {
+    child: Child,
+    /// `http://127.0.0.1:PORT` for a server.
+    base: String,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_casper-repro"))
+        .args(args)
+        .env_remove("CASPER_NODE_RPC")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run casper-repro")
+}
+
+/// Starts `casper-repro serve` on a free port and waits for its address line.
+fn serve(node: &str, data: &Path, cache: &Path, extra: &[&str]) -> Proc {
+    let mut args = vec![
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--node",
+        node,
+        "--data",
+        data.to_str().unwrap(),
+        "--cache-dir",
+        cache.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let mut child = spawn(&args);
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("casper-repro serve: listening on ")
+        .unwrap_or_else(|| panic!("serve did not start: {line:?}"))
+        .to_owned();
+    Proc { child, base }
+}
+
+/// Starts `casper-repro worker` on `database`.
+fn worker(node: &str, database: &str, data: &Path, cache: &Path) -> Proc {
+    let child = spawn(&[
+        "worker",
+        "--database",
+        database,
+        "--node",
+        node,
+        "--data",
+        data.to_str().unwrap(),
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        "--lease",
+        "6",
+    ]);
+    Proc {
+        child,
+        base: String::new(),
+    }
+}
+
+/// The real client: `verify_contract(hash, base, project)`.
+fn client(base: &str, hash: &str, project: &Path) -> Output {
+    let bin = need(
+        tools().join("codeverifier-client/bin/codeverifier-client"),
+        "cargo install --path clients/codeverifier-client --locked",
+    );
+    Command::new(bin)
+        .args([base, hash, project.to_str().unwrap()])
+        .output()
+        .expect("run the client")
+}
+
+/// The details document the client parsed and printed.
+fn client_details(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("DETAILS "))
+        .unwrap_or_else(|| {
+            panic!(
+                "the client printed no details\nstdout: {stdout}\nstderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    serde_json::from_str(line).unwrap()
+}
+
+/// A minimal HTTP/1.1 client (the service is a real server; this test needs no HTTP crate):
+/// (status, body).
+fn http(method: &str, url: &str, body: Option<(&str, &[u8])>) -> (u16, Vec<u8>) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let mut s = TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let (ctype, bytes) = body.unwrap_or(("text/plain", b""));
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
+        bytes.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(bytes).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut body = raw[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let end = b.windows(2).position(|w| w == b"\r\n").unwrap();
+        let n = usize::from_str_radix(std::str::from_utf8(&b[..end]).unwrap().trim(), 16).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[end + 2..end + 2 + n]);
+        b = &b[end + 4 + n..];
+    }
+}
+
+fn get_json(url: &str) -> (u16, Value) {
+    let (status, body) = http("GET", url, None);
+    let v = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| panic!("{url}: not JSON: {}", String::from_utf8_lossy(&body)));
+    (status, v)
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+/// `wasm` with every custom section removed by wabt's wasm-strip (the real tool).
+fn wasm_strip(wasm: &[u8], work: &Path) -> Vec<u8> {
+    let f = tempfile::NamedTempFile::new_in(work).unwrap();
+    fs_err::write(f.path(), wasm).unwrap();
+    let st = Command::new("wasm-strip")
+        .arg(f.path())
+        .status()
+        .expect("wasm-strip (wabt)");
+    assert!(st.success());
+    fs_err::read(f.path()).unwrap()
+}
+
+/// The build cache the tests share (kept in the target dir between runs: a cache hit never
+/// changes the result, and `kill -9` below uses its own empty one).
+fn shared_cache() -> PathBuf {
+    repo().join("target/service-test-cache")
+}
+
+/// A copy of the fixture project (what a developer has on disk), without build outputs.
+fn project(dir: &Path) -> PathBuf {
+    let p = dir.join("project");
+    copy_dir(&repo().join("testdata/contracts"), &p);
+    p
+}
+
+/// The same project with one constant changed in the contract's source.
+fn changed(p: &Path) {
+    let lib = p.join("multi_ep/src/lib.rs");
+    let src = fs_err::read_to_string(&lib).unwrap();
+    let edited = src.replacen("v ^ 0x5a5a", "v ^ 0x5a5b", 1);
+    assert_ne!(
+        edited, src,
+        "the fixture's source changed: pick another edit"
+    );
+    fs_err::write(&lib, edited).unwrap();
+}
+
+/// Waits until `url`'s status document says Verified or Failed.
+fn wait_done(url: &str, limit: Duration) -> Value {
+    let t = Instant::now();
+    loop {
+        let (code, v) = get_json(url);
+        assert_eq!(code, 200, "{v}");
+        if v["status"] == "Verified" || v["status"] == "Failed" {
+            return v;
+        }
+        assert!(t.elapsed() < limit, "not finished after {limit:?}: {v}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The flow both databases run: the real client verifies the right source, and reports a
+/// failure with BytecodeMismatch for a changed one; the lookups, the report, the binary and the
+/// logs follow.
+fn client_flow(base: &str, work: &Path) {
+    let hash = deploy_hash();
+    let expected = load(&case_dir().join("engine.json"));
+    let contract = expected["contracts"][0]["contract_hash"].as_str().unwrap();
+    let package = expected["contracts"][0]["contract_package_hash"]
+        .as_str()
+        .unwrap();
+    let stored = expected["contracts"][0]["stored_sha256"].as_str().unwrap();
+    let upload_sha = sha256_hex(&fs_err::read(repo().join("testdata/wasm/multi_ep.wasm")).unwrap());
+
+    // The right source: Verified.
+    let right = project(&work.join("right"));
+    let out = client(base, &hash, &right);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let details = client_details(&out);
+    assert_eq!(details["status"], "Verified", "{details}");
+    let (code, status) = get_json(&format!("{base}/verification/{hash}/status"));
+    assert_eq!(
+        (code, &status),
+        (200, &serde_json::json!({"status": "Verified"}))
+    );
+    // The URIs the client got are served. The rebuilt module is the uploaded one but for custom
+    // sections: the service builds every package of the workspace in one cargo invocation, where
+    // the fixture was built with -p multi_ep alone, and feature unification changes the symbol
+    // names (name section). wabt's wasm-strip on both sides shows the rest is byte-identical.
+    let (code, binary) = http(
+        "GET",
+        details["result"]["binary_uri"].as_str().unwrap(),
+        None,
+    );
+    assert_eq!(code, 200);
+    assert_eq!(
+        wasm_strip(&binary, work),
+        wasm_strip(
+            &fs_err::read(repo().join("testdata/wasm/multi_ep.wasm")).unwrap(),
+            work
+        )
+    );
+    let (code, logs) = http("GET", details["result"]["logs_uri"].as_str().unwrap(), None);
+    assert_eq!(code, 200);
+    let logs = String::from_utf8(logs).unwrap();
+    for want in [
+        "toolchain 1.95.0: the project's pin",
+        "target wasm32v1-none: named in the project's toolchain file",
+        "recipe cargo",
+        "stage 1  rebuild vs upload",
+    ] {
+        assert!(logs.contains(want), "logs lack {want:?}:\n{logs}");
+    }
+
+    // Lookups by every key.
+    let mut job = None;
+    for (kind, key) in [
+        ("transaction", hash.as_str()),
+        ("contract", contract),
+        ("package", package),
+        ("wasm", stored),
+    ] {
+        let (code, v) = get_json(&format!("{base}/api/v1/lookup/{kind}/{key}"));
+        assert_eq!(code, 200, "{kind}: {v}");
+        let id = v["verified"][0]["id"].as_i64().unwrap();
+        assert_eq!(*job.get_or_insert(id), id);
+    }
+    let job = job.unwrap();
+    let (code, report) = get_json(&format!("{base}/api/v1/jobs/{job}/report"));
+    assert_eq!(code, 200);
+    assert_eq!(report["kind"], "verify");
+    assert!(
+        matches!(
+            report["verdict"].as_str(),
+            Some("verified" | "verified-after-normalisation")
+        ),
+        "{}",
+        report["verdict"]
+    );
+    assert_eq!(report["rebuild"]["package"], "multi_ep");
+    assert_eq!(report["rebuild"]["a_sha256"], upload_sha);
+    assert_eq!(report["contracts"][0]["stored_sha256"], stored);
+    let (code, list) = get_json(&format!("{base}/api/v1/verified?limit=10"));
+    assert_eq!(code, 200);
+    assert_eq!(list["verified"][0]["id"], job);
+
+    // The same source again: the same job, not a second build.
+    let out = client(base, &hash, &right);
+    assert_eq!(client_details(&out)["status"], "Verified");
+    let (_, again) = get_json(&format!("{base}/api/v1/lookup/transaction/{hash}"));
+    assert_eq!(again["verified"].as_array().unwrap().len(), 1);
+
+    // A changed source: Failed, BytecodeMismatch.
+    let wrong = project(&work.join("wrong"));
+    changed(&wrong);
+    let out = client(base, &hash, &wrong);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(client_details(&out)["status"], "Failed");
+    let (_, status) = get_json(&format!("{base}/verification/{hash}/status"));
+    assert_eq!(status["status"], "Failed");
+    assert_eq!(status["error"]["code"], "BytecodeMismatch", "{status}");
+    // The earlier verification still stands.
+    let (code, _) = get_json(&format!("{base}/api/v1/lookup/contract/{contract}"));
+    assert_eq!(code, 200);
+}
+
+/// The default database (a SQLite file under --data), one in-process worker.
+#[test]
+fn the_real_client_verifies_through_the_service_on_sqlite() {
+    let node = node();
+    let work = tempfile::tempdir().unwrap();
+    let cache = shared_cache();
+    let server = serve(&node.url, &work.path().join("data"), &cache, &[]);
+    client_flow(&server.base, work.path());
+    assert!(work.path().join("data/service.db").is_file());
+}
+
+/// PostgreSQL, with no worker in the server: two `casper-repro worker` processes share the
+/// queue.
+#[test]
+fn the_real_client_verifies_through_the_service_on_postgres_with_separate_workers() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(repro_service::testdb::postgres());
+    let node = node();
+    let work = tempfile::tempdir().unwrap();
+    let cache = shared_cache();
+    let server = serve(
+        &node.url,
+        &work.path().join("data"),
+        &cache,
+        &["--database", &db.url, "--workers", "0"],
+    );
+    let _w1 = worker(&node.url, &db.url, &work.path().join("w1"), &cache);
+    let _w2 = worker(&node.url, &db.url, &work.path().join("w2"), &cache);
+    client_flow(&server.base, work.path());
+    drop(server);
+    rt.block_on(db.drop());
+}
+
+/// `kill -9` of the worker in the middle of a build: once its lease runs out, the other worker
+/// takes the job over and finishes it; the job ends once, with one result.
+#[test]
+fn a_killed_worker_s_job_is_finished_by_another() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(repro_service::testdb::postgres());
+    let node = node();
+    let work = tempfile::tempdir().unwrap();
+    let server = serve(
+        &node.url,
+        &work.path().join("data"),
+        &work.path().join("cache0"),
+        &["--database", &db.url, "--workers", "0"],
+    );
+    let hash = deploy_hash();
+    let archive = tar_gz(&project(work.path()));
+    let body = serde_json::json!({"hash": hash, "archive": base64(&archive)}).to_string();
+    let (code, job) = http(
+        "POST",
+        &format!("{}/api/v1/jobs", server.base),
+        Some(("application/json", body.as_bytes())),
+    );
+    assert_eq!(code, 202, "{}", String::from_utf8_lossy(&job));
+    let job: Value = serde_json::from_slice(&job).unwrap();
+    let id = job["id"].as_i64().unwrap();
+    let job_url = format!("{}/api/v1/jobs/{id}", server.base);
+
+    // The first worker (its own empty cache: a long build) claims it, and is killed mid-build.
+    let mut first = worker(
+        &node.url,
+        &db.url,
+        &work.path().join("w1"),
+        &work.path().join("cache1"),
+    );
+    let t = Instant::now();
+    loop {
+        let (_, j) = get_json(&job_url);
+        if j["status"] == "Pending" {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "never claimed: {j}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let (_, j) = get_json(&job_url);
+    assert_eq!(j["status"], "Pending", "killed before it finished: {j}");
+
+    // The second worker takes it over after the lease (6 s) and finishes it.
+    let _second = worker(&node.url, &db.url, &work.path().join("w2"), &shared_cache());
+    let done = wait_done(
+        &format!("{}/verification/{hash}/status", server.base),
+        Duration::from_secs(900),
+    );
+    assert_eq!(done["status"], "Verified", "{done}");
+    let (_, j) = get_json(&job_url);
+    assert_eq!(j["attempts"], 2, "{j}");
+    assert!(
+        j["verdict"].as_str().unwrap().starts_with("verified"),
+        "{j}"
+    );
+    let counts: Value = get_json(&format!("{}/healthz", server.base)).1;
+    assert_eq!(
+        counts["jobs"],
+        serde_json::json!({"Verified": 1}),
+        "{counts}"
+    );
+    drop(server);
+    rt.block_on(db.drop());
+}
+
+fn base64(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+/// A tar.gz of `dir`'s entries at the top level (as casper-client archives a project).
+fn tar_gz(dir: &Path) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut t = tar::Builder::new(gz);
+    t.append_dir_all(".", dir).unwrap();
+    t.into_inner().unwrap().finish().unwrap()
+}
+
+/// Raw tar entries with names the tar crate's own setters refuse (`..`, absolute paths).
+fn raw_tar_gz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(gz);
+    for (name, data) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+/// Every kind of bad submission gets its own 4xx/5xx JSON error naming the problem, and nothing
+/// is stored.
+#[test]
+fn bad_submissions_are_refused_with_a_json_error_and_nothing_is_stored() {
+    let node = node();
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let server = serve(
+        &node.url,
+        &data,
+        &work.path().join("cache"),
+        &["--max-archive", "1"],
+    );
+    let hash = deploy_hash();
+    let good = tar_gz(&project(work.path()));
+    let post = |body: &[u8]| {
+        let (code, b) = http(
+            "POST",
+            &format!("{}/verification", server.base),
+            Some(("application/json", body)),
+        );
+        let v: Value = serde_json::from_slice(&b)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&b)));
+        (
+            code,
+            v["error"]["code"].as_str().unwrap_or_default().to_owned(),
+            v["error"]["description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+    let submit = |hash: &str, archive: &[u8]| {
+        post(
+            serde_json::json!({"hash": hash, "code_archive": base64(archive)})
+                .to_string()
+                .as_bytes(),
+        )
+    };
+    // (what, the answer's (status, code, description), expected status, code, and a part of the
+    // description)
+    type Case<'a> = (&'a str, (u16, String, String), u16, &'a str, &'a str);
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "garbage JSON",
+            post(b"{not json"),
+            400,
+            "BadRequest",
+            "the body is not JSON (line 1, column 2)",
+        ),
+        (
+            "a missing field",
+            post(br#"{"hash": "00"}"#),
+            400,
+            "BadRequest",
+            "missing field `code_archive`",
+        ),
+        (
+            "a malformed hash",
+            submit("deploy-xyz", &good),
+            400,
+            "InvalidHash",
+            "is not a transaction hash",
+        ),
+        (
+            "not base64",
+            post(
+                serde_json::json!({"hash": hash, "code_archive": "%%%"})
+                    .to_string()
+                    .as_bytes(),
+            ),
+            400,
+            "WrongCodeArchive",
+            "code_archive is not base64",
+        ),
+        (
+            "not gzip",
+            submit(&hash, b"PK\x03\x04zip"),
+            400,
+            "WrongCodeArchive",
+            "not gzip-compressed",
+        ),
+        (
+            "a path with ..",
+            submit(&hash, &raw_tar_gz(&[("../evil.rs", b"x")])),
+            400,
+            "WrongCodeArchive",
+            "archive entry `../evil.rs`: its path goes up with `..`",
+        ),
+        (
+            "an absolute path",
+            submit(&hash, &raw_tar_gz(&[("/etc/cron.d/x", b"x")])),
+            400,
+            "WrongCodeArchive",
+            "archive entry `/etc/cron.d/x`: its path is absolute",
+        ),
+        (
+            "a body over the limit",
+            post(&vec![b' '; 3 << 20]),
+            413,
+            "WrongCodeArchive",
+            "larger than this server accepts",
+        ),
+        (
+            "an unknown transaction",
+            submit(&"ab".repeat(32), &good),
+            404,
+            "ContractNotFound",
+            "knows no deploy or transaction",
+        ),
+    ];
+    for (what, (code, err, desc), want_code, want_err, want_desc) in cases {
+        assert_eq!(
+            (code, err.as_str()),
+            (want_code, want_err),
+            "{what}: {desc}"
+        );
+        assert!(desc.contains(want_desc), "{what}: {desc}");
+        assert!(
+            !desc.contains("serde") && !desc.contains("::"),
+            "{what}: {desc}"
+        );
+    }
+    // A decompression bomb: 64 MiB of zeros in 64 KiB, over the unpacked limit.
+    let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(600 << 20);
+    h.set_mode(0o644);
+    h.set_path("zeros").unwrap();
+    h.set_cksum();
+    bomb.write_all(h.as_bytes()).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..600 {
+        bomb.write_all(&zeros).unwrap();
+    }
+    let bomb = bomb.finish().unwrap();
+    assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+    let (code, err, desc) = submit(&hash, &bomb);
+    assert_eq!((code, err.as_str()), (413, "WrongCodeArchive"), "{desc}");
+    assert!(desc.contains("decompression bomb"), "{desc}");
+
+    // Unknown paths and lookups answer JSON too.
+    let (code, v) = get_json(&format!(
+        "{}/verification/{}/status",
+        server.base,
+        "cd".repeat(32)
+    ));
+    assert_eq!(
+        (code, v["error"]["code"].as_str()),
+        (404, Some("ContractNotFound"))
+    );
+    let (code, v) = get_json(&format!("{}/api/v1/lookup/contract/nothex", server.base));
+    assert_eq!(
+        (code, v["error"]["code"].as_str()),
+        (400, Some("InvalidHash"))
+    );
+    let (code, v) = get_json(&format!("{}/no/such/endpoint", server.base));
+    assert_eq!((code, v["error"]["code"].as_str()), (404, Some("NotFound")));
+
+    // Nothing was stored.
+    let (_, health) = get_json(&format!("{}/healthz", server.base));
+    assert_eq!(health["jobs"], serde_json::json!({}), "{health}");
+    assert_eq!(health["blobs"], 0, "{health}");
+    drop(server);
+
+    // A node that is down: 502, named.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}/rpc", dead.local_addr().unwrap());
+    drop(dead);
+    let server = serve(
+        &dead_url,
+        &data,
+        &work.path().join("cache"),
+        &["--node-timeout", "2"],
+    );
+    let (code, b) = http(
+        "POST",
+        &format!("{}/verification", server.base),
+        Some((
+            "application/json",
+            serde_json::json!({"hash": hash, "code_archive": base64(&good)})
+                .to_string()
+                .as_bytes(),
+        )),
+    );
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(
+        (code, v["error"]["code"].as_str()),
+        (502, Some("Internal")),
+        "{v}"
+    );
+    assert!(
+        v["error"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer"),
+        "{v}"
+    );
+}
