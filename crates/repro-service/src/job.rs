@@ -138,6 +138,24 @@ pub struct Outcome {
     pub contracts: Vec<ContractRef>,
 }
 
+impl Outcome {
+    /// A failure with this code and description, and the logs so far.
+    pub fn failed(code: ErrorCode, description: String, logs: String) -> Outcome {
+        Outcome {
+            status: Status::Failed,
+            code: Some(code),
+            description,
+            verdict: None,
+            report_json: None,
+            binary: None,
+            provenance: None,
+            bundle: None,
+            logs,
+            contracts: Vec::new(),
+        }
+    }
+}
+
 /// The job could not finish now for a reason that is not the submission's: run it again later.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retry(pub String);
@@ -145,18 +163,7 @@ pub struct Retry(pub String);
 /// Verifies `hash` against the source in `archive` (already validated at submission).
 pub fn run(env: &Env, hash: &str, archive_bytes: &[u8], job_id: i64) -> Result<Outcome, Retry> {
     let mut logs = String::new();
-    let failed = |code, description: String, logs: String| Outcome {
-        status: Status::Failed,
-        code: Some(code),
-        description,
-        verdict: None,
-        report_json: None,
-        binary: None,
-        provenance: None,
-        bundle: None,
-        logs,
-        contracts: Vec::new(),
-    };
+    let failed = Outcome::failed;
     let work = env.data.join("work");
     fs_err::create_dir_all(&work)
         .map_err(|e| Retry(format!("creating {}: {e}", work.display())))?;

@@ -300,32 +300,25 @@ impl Store {
     /// nothing was written). Blobs, contracts and the job's row in one transaction.
     pub async fn complete(&self, id: i64, owner: &str, outcome: &Outcome) -> Result<bool> {
         let mut tx = self.pool.begin().await.map_err(ctx("completing a job"))?;
-        let binary = match &outcome.binary {
-            Some(b) => {
-                let sha = crate::job::sha256_hex(b);
-                put_blob(&mut *tx, &sha, b).await?;
-                Some(sha)
-            }
-            None => None,
-        };
-        let provenance = match &outcome.provenance {
-            Some(p) => {
-                let sha = crate::job::sha256_hex(p.as_bytes());
-                put_blob(&mut *tx, &sha, p.as_bytes()).await?;
-                Some(sha)
-            }
-            None => None,
-        };
-        let bundle = match &outcome.bundle {
-            Some(b) => {
-                let sha = crate::job::sha256_hex(b);
-                put_blob(&mut *tx, &sha, b).await?;
-                Some(sha)
-            }
-            None => None,
-        };
-        let logs = crate::job::sha256_hex(outcome.logs.as_bytes());
-        put_blob(&mut *tx, &logs, outcome.logs.as_bytes()).await?;
+        // Content-addressed: each stored once, its sha256 kept in the job's row.
+        let mut shas = Vec::new();
+        for bytes in [
+            outcome.binary.as_deref(),
+            outcome.provenance.as_deref().map(str::as_bytes),
+            outcome.bundle.as_deref(),
+            Some(outcome.logs.as_bytes()),
+        ] {
+            shas.push(match bytes {
+                Some(b) => {
+                    let sha = crate::job::sha256_hex(b);
+                    put_blob(&mut *tx, &sha, b).await?;
+                    Some(sha)
+                }
+                None => None,
+            });
+        }
+        let [binary, provenance, bundle, logs] =
+            <[Option<String>; 4]>::try_from(shas).expect("four blobs");
         for ContractRef {
             contract_hash,
             package_hash,
@@ -356,7 +349,7 @@ impl Store {
         .bind(outcome.verdict.as_deref())
         .bind(outcome.report_json.as_deref())
         .bind(binary.as_deref())
-        .bind(&logs)
+        .bind(logs.as_deref())
         .bind(now_ms())
         .bind(id)
         .bind(owner)

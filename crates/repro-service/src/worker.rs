@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use crate::codeverifier::{ErrorCode, Status};
+use crate::codeverifier::ErrorCode;
 use crate::job::{self, Outcome, Retry};
 use crate::store::{Store, StoreError};
 
@@ -210,16 +210,5 @@ async fn finish(store: &Store, id: i64, owner: &str, outcome: Outcome) {
 }
 
 fn internal(description: String) -> Outcome {
-    Outcome {
-        status: Status::Failed,
-        code: Some(ErrorCode::Internal),
-        description,
-        verdict: None,
-        report_json: None,
-        binary: None,
-        provenance: None,
-        bundle: None,
-        logs: String::new(),
-        contracts: Vec::new(),
-    }
+    Outcome::failed(ErrorCode::Internal, description, String::new())
 }
