@@ -23,7 +23,6 @@ use repro_verify::repro_chain::rpc::{ClientOptions, HttpSource};
 use repro_verify::request::{self, BuildOptions};
 use repro_verify::wire::{Envelope, VerifyDoc};
 use repro_verify::{Artifacts, Verdict, VerifyError};
-use sha2::{Digest, Sha256};
 
 use crate::archive;
 use crate::codeverifier::{ErrorCode, Status};
@@ -471,10 +470,8 @@ impl Progress for LogProgress<'_> {
     }
 }
 
-/// sha256 of `bytes`, hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+/// sha256 of `bytes`, hex (the one repro-chain uses for every digest it reports).
+pub use repro_verify::repro_chain::sha256_hex;
 
 #[cfg(test)]
 mod tests {
