@@ -244,8 +244,9 @@ async fn render_job(state: &AppState, id: &str) -> Result<Response, ApiError> {
     }
     b.push_str("</ul>");
     if let Some(a) = state.store.blob(&job.archive_sha256).await?
-        && let Ok(files) = archive::list(&a, &archive::Limits::default())
+        && let Ok(mut files) = archive::list(&a, &archive::Limits::default())
     {
+        files.sort();
         let _ = write!(b, "<h2>Source ({} files)</h2><ul>", files.len());
         for (path, size) in &files {
             let _ = write!(
@@ -311,7 +312,8 @@ fn render_report(b: &mut String, r: &Value) {
             None => s(rb, "package").to_owned(),
         };
         let _ = write!(b, "<h3>Rebuild of {}</h3>", esc(&name));
-        stages(b, std::slice::from_ref(&rb["stage"]));
+        // The rebuild's stage fields are flattened into the rebuild's object.
+        stages(b, std::slice::from_ref(rb));
     }
     for c in r["contracts"].as_array().into_iter().flatten() {
         let eps: Vec<&str> = c["entry_points"]
@@ -343,38 +345,127 @@ fn stages(b: &mut String, list: &[Value]) {
             esc(s(st, "a_sha256")),
             esc(s(st, "b_sha256")),
         );
-        let causes = st["causes"].as_array().into_iter().flatten();
-        let mut any = false;
-        for c in causes {
-            if !any {
-                b.push_str("<tr><td colspan=\"4\"><strong>Causes</strong><ol>");
-                any = true;
-            }
-            let _ = write!(b, "<li>{}", esc(s(c, "summary")));
-            if let Some(fix) = c.get("fix").and_then(Value::as_str) {
-                let _ = write!(b, "<br>What to do: {}", esc(fix));
-            }
-            b.push_str("</li>");
+        if let Some(n) = st.get("normalisation").and_then(Value::as_str) {
+            let _ = write!(
+                b,
+                "<tr><td colspan=\"4\">Equal after normalisation: {}</td></tr>",
+                esc(n)
+            );
         }
-        if any {
-            b.push_str("</ol></td></tr>");
-        }
+        causes(b, st["causes"].as_array().map(Vec::as_slice).unwrap_or(&[]));
         if let Some(e) = st.get("error").and_then(Value::as_str) {
             let _ = write!(b, "<tr><td colspan=\"4\">{}</td></tr>", esc(e));
         }
         if let Some(d) = st.get("diff").filter(|d| !d.is_null()) {
-            let text = d
-                .as_str()
-                .map(str::to_owned)
-                .unwrap_or_else(|| serde_json::to_string_pretty(d).unwrap_or_default());
-            let _ = write!(
-                b,
-                "<tr><td colspan=\"4\"><details><summary>Diff</summary><pre>{}</pre></details></td></tr>",
-                esc(&text)
-            );
+            b.push_str("<tr><td colspan=\"4\">");
+            diff(b, d);
+            b.push_str("</td></tr>");
         }
     }
     b.push_str("</table>");
+}
+
+/// A stage's probable causes, most probable first: the sentence, what in the bytes supports it,
+/// and what to do.
+fn causes(b: &mut String, list: &[Value]) {
+    if list.is_empty() {
+        return;
+    }
+    b.push_str("<tr><td colspan=\"4\"><strong>Probable causes</strong><ol>");
+    for c in list {
+        let _ = write!(b, "<li>{}", esc(s(c, "summary")));
+        let evidence: Vec<&str> = c["evidence"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if !evidence.is_empty() {
+            b.push_str("<br>Evidence:<ul>");
+            for e in evidence {
+                let _ = write!(b, "<li>{}</li>", esc(e));
+            }
+            b.push_str("</ul>");
+        }
+        if let Some(fix) = c.get("fix").and_then(Value::as_str) {
+            let _ = write!(b, "What to do: {}", esc(fix));
+        }
+        b.push_str("</li>");
+    }
+    b.push_str("</ol></td></tr>");
+}
+
+/// The structural diff of a stage (repro-diff's report): the sections that differ, the
+/// functions that differ with their WAT diffs, and the whole document for the curious.
+fn diff(b: &mut String, d: &Value) {
+    b.push_str("<details open><summary>Diff</summary><table><tr><th>Section</th><th>Status</th><th>A bytes</th><th>B bytes</th></tr>");
+    for row in d["sections"].as_array().into_iter().flatten() {
+        if s(row, "status") == "identical" {
+            continue;
+        }
+        let size = |side: &str| {
+            row[side]["size"]
+                .as_u64()
+                .map_or_else(|| "—".to_owned(), |n| n.to_string())
+        };
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(s(row, "name")),
+            esc(&s(row, "status").replace('_', " ")),
+            size("a"),
+            size("b"),
+        );
+    }
+    b.push_str("</table>");
+    let funcs = &d["functions"];
+    let entries = funcs["entries"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    if !entries.is_empty() {
+        const SHOWN: usize = 20;
+        let _ = write!(
+            b,
+            "<p>{} of {} functions differ{}:</p><ul>",
+            entries.len(),
+            funcs["count_a"].as_u64().unwrap_or(0),
+            if entries.len() > SHOWN {
+                format!(" (the first {SHOWN} shown)")
+            } else {
+                String::new()
+            }
+        );
+        let name = |f: &Value| -> String {
+            if f.is_null() {
+                return "—".to_owned();
+            }
+            let idx = f["index"].as_u64().unwrap_or(0);
+            match f["name"].as_str() {
+                Some(n) => format!("#{idx} {n}"),
+                None => format!("#{idx}"),
+            }
+        };
+        for e in entries.iter().take(SHOWN) {
+            let _ = write!(
+                b,
+                "<li><code>{}</code> ↔ <code>{}</code>: {}",
+                esc(&name(&e["a"])),
+                esc(&name(&e["b"])),
+                esc(&s(e, "class").replace('_', " ")),
+            );
+            if let Some(w) = e.get("wat_diff").and_then(Value::as_str) {
+                let _ = write!(b, "<pre>{}</pre>", esc(w));
+            }
+            b.push_str("</li>");
+        }
+        b.push_str("</ul>");
+    }
+    let _ = write!(
+        b,
+        "<details><summary>The whole diff (JSON)</summary><pre>{}</pre></details></details>",
+        esc(&serde_json::to_string_pretty(d).unwrap_or_default())
+    );
 }
 
 async fn source_page(
