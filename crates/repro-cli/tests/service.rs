@@ -152,23 +152,40 @@ fn client_details(out: &Output) -> Value {
 /// A minimal HTTP/1.1 client (the service is a real server; this test needs no HTTP crate):
 /// (status, body).
 fn http(method: &str, url: &str, body: Option<(&str, &[u8])>) -> (u16, Vec<u8>) {
+    try_http(method, url, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+/// [`http`], or `None` when the connection broke or the answer was not HTTP (a server killed in
+/// the middle).
+fn try_http(
+    method: &str,
+    url: &str,
+    body: Option<(&str, &[u8])>,
+) -> Result<(u16, Vec<u8>), String> {
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let path = if path.is_empty() { "/" } else { path };
-    let mut s = TcpStream::connect(host).unwrap();
+    let mut s = TcpStream::connect(host).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let (ctype, bytes) = body.unwrap_or(("text/plain", b""));
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
         bytes.len()
     );
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(bytes).unwrap();
+    s.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+    s.write_all(bytes).map_err(|e| e.to_string())?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("the connection closed before an HTTP answer")?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no HTTP status line")?;
     let mut body = raw[split + 4..].to_vec();
     if head
         .to_ascii_lowercase()
@@ -176,7 +193,7 @@ fn http(method: &str, url: &str, body: Option<(&str, &[u8])>) -> (u16, Vec<u8>) 
     {
         body = dechunk(&body);
     }
-    (status, body)
+    Ok((status, body))
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
@@ -253,6 +270,17 @@ fn wait_done(url: &str, limit: Duration) -> Value {
         assert!(t.elapsed() < limit, "not finished after {limit:?}: {v}");
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// The database's invariants hold (`Store::integrity`: no half-written submission or result,
+/// no orphan blob; on SQLite also the file's own check).
+fn assert_consistent(database: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = repro_service::store::Store::open(database).await.unwrap();
+        assert_eq!(store.integrity().await.unwrap(), Vec::<String>::new());
+        store.close().await;
+    });
 }
 
 /// The flow both databases run: the real client verifies the right source, and reports a
@@ -377,6 +405,9 @@ fn the_real_client_verifies_through_the_service_on_sqlite() {
     let server = serve(&node.url, &work.path().join("data"), &cache, &[]);
     client_flow(&server.base, work.path());
     assert!(work.path().join("data/service.db").is_file());
+    assert_consistent(&repro_service::service::sqlite_url(
+        &work.path().join("data"),
+    ));
 }
 
 /// PostgreSQL, with no worker in the server: two `casper-repro worker` processes share the
@@ -398,6 +429,7 @@ fn the_real_client_verifies_through_the_service_on_postgres_with_separate_worker
     let _w2 = worker(&node.url, &db.url, &work.path().join("w2"), &cache);
     client_flow(&server.base, work.path());
     drop(server);
+    assert_consistent(&db.url);
     rt.block_on(db.drop());
 }
 
@@ -470,7 +502,129 @@ fn a_killed_worker_s_job_is_finished_by_another() {
         "{counts}"
     );
     drop(server);
+    assert_consistent(&db.url);
     rt.block_on(db.drop());
+}
+
+/// `kill -9` of the server (SQLite default, its in-process worker) while requests are in flight:
+/// one submission half-sent, others waiting on a slow node, and a job being built. Restarted on
+/// the same data directory, the server finishes the job it had accepted (once), nothing of the
+/// interrupted requests is stored, and the database's invariants hold.
+#[test]
+fn a_server_killed_mid_request_loses_nothing_and_half_writes_nothing() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let bundle = load(&case_dir().join("responses.json"));
+    let slow = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let node = {
+        let (slow, calls) = (Arc::clone(&slow), Arc::clone(&calls));
+        Node::start(move |body| {
+            if slow.load(Ordering::SeqCst) {
+                calls.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            common::bundle_answer(&bundle, body)
+        })
+    };
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let mut first = serve(
+        &node.url,
+        &data,
+        &work.path().join("cache1"),
+        &["--lease", "5"],
+    );
+    let hash = deploy_hash();
+    let submit_body = |dir: &Path| {
+        serde_json::json!({"hash": hash, "code_archive": base64(&tar_gz(dir))}).to_string()
+    };
+
+    // A job accepted before the crash, and being built when it comes (an empty cache: a long
+    // build).
+    let right = project(&work.path().join("right"));
+    let (code, b) = http(
+        "POST",
+        &format!("{}/verification", first.base),
+        Some(("application/json", submit_body(&right).as_bytes())),
+    );
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&b));
+    let status_url = |base: &str| format!("{base}/verification/{hash}/status");
+    let t = Instant::now();
+    while get_json(&status_url(&first.base)).1["status"] != "Pending" {
+        assert!(t.elapsed() < Duration::from_secs(60), "never started");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // In flight at the crash: a body half-sent, and two submissions of other trees inside
+    // their check on the (now slow) node.
+    let host = first.base.strip_prefix("http://").unwrap().to_owned();
+    let mut half = TcpStream::connect(&host).unwrap();
+    let body = submit_body(&right);
+    write!(
+        half,
+        "POST /verification HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    half.write_all(&body.as_bytes()[..body.len() / 2]).unwrap();
+    slow.store(true, Ordering::SeqCst);
+    let mut inflight = Vec::new();
+    for i in 0..2 {
+        let dir = project(&work.path().join(format!("other{i}")));
+        fs_err::write(dir.join(format!("NOTE-{i}.md")), "another tree").unwrap();
+        let body = submit_body(&dir);
+        let url = format!("{}/verification", first.base);
+        inflight.push(std::thread::spawn(move || {
+            // (status, body) when the server answered before it died.
+            try_http("POST", &url, Some(("application/json", body.as_bytes()))).ok()
+        }));
+    }
+    let t = Instant::now();
+    while calls.load(Ordering::SeqCst) < 2 {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "the submissions never reached the node"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    first.child.kill().unwrap(); // SIGKILL
+    first.child.wait().unwrap();
+    slow.store(false, Ordering::SeqCst);
+    let answered: Vec<_> = inflight
+        .into_iter()
+        .filter_map(|t| t.join().unwrap())
+        .collect();
+    assert!(
+        answered.is_empty(),
+        "the server answered a request it was killed in: {:?}",
+        answered.iter().map(|(c, _)| c).collect::<Vec<_>>()
+    );
+    drop(half);
+
+    // What the crash left: the accepted job, mid-build, and nothing else.
+    let url = repro_service::service::sqlite_url(&data);
+    assert_consistent(&url);
+
+    // Restarted on the same data: the job is taken over once its lease runs out, and finished.
+    let second = serve(&node.url, &data, &shared_cache(), &["--lease", "5"]);
+    let done = wait_done(&status_url(&second.base), Duration::from_secs(900));
+    assert_eq!(done["status"], "Verified", "{done}");
+    let (_, health) = get_json(&format!("{}/healthz", second.base));
+    assert_eq!(
+        health["jobs"],
+        serde_json::json!({"Verified": 1}),
+        "{health}"
+    );
+    let (_, list) = get_json(&format!("{}/api/v1/lookup/transaction/{hash}", second.base));
+    let jobs = list["verified"].as_array().unwrap();
+    assert_eq!(jobs.len(), 1, "{list}");
+    assert_eq!(
+        jobs[0]["attempts"], 2,
+        "one interrupted attempt, one finished: {list}"
+    );
+    drop(second);
+    assert_consistent(&url);
 }
 
 fn base64(b: &[u8]) -> String {

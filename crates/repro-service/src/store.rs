@@ -221,14 +221,20 @@ impl Store {
         .map_err(ctx("queueing a job"))?
         .rows_affected()
             == 1;
+        if inserted {
+            tx.commit().await.map_err(ctx("queueing a job"))?;
+        } else {
+            // The same tree is queued already, maybe from an archive compressed differently:
+            // keep nothing of this one (no blob that no job refers to).
+            tx.rollback().await.map_err(ctx("queueing a job"))?;
+        }
         let id: i64 = sqlx::query("SELECT id FROM jobs WHERE tx_hash = $1 AND source_digest = $2")
             .bind(new.tx_hash)
             .bind(new.source_digest)
-            .fetch_one(&mut *tx)
+            .fetch_one(&self.pool)
             .await
             .and_then(|r| r.try_get("id"))
             .map_err(ctx("queueing a job"))?;
-        tx.commit().await.map_err(ctx("queueing a job"))?;
         Ok((id, inserted))
     }
 
@@ -566,6 +572,84 @@ impl Store {
             .await
             .and_then(|r| r.try_get("n"))
             .map_err(ctx("counting blobs"))
+    }
+
+    /// Checks the database's invariants and returns every violation, one sentence each (empty:
+    /// consistent). What a crash must never leave behind: a job whose blobs are missing, a
+    /// finished job without its result, a queued job with a result, contracts of an unfinished
+    /// job, a leased job without a holder, or a blob that nothing refers to (half of a
+    /// submission or of a result).
+    pub async fn integrity(&self) -> Result<Vec<String>> {
+        const CHECKS: &[(&str, &str)] = &[
+            (
+                "SELECT j.id AS id FROM jobs j LEFT JOIN blobs b ON b.sha256 = j.archive_sha256 \
+                 WHERE b.sha256 IS NULL",
+                "its source archive is missing",
+            ),
+            (
+                "SELECT j.id AS id FROM jobs j WHERE \
+                 (j.binary_sha256 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.sha256 = j.binary_sha256)) \
+                 OR (j.logs_sha256 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.sha256 = j.logs_sha256)) \
+                 OR (j.provenance_sha256 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.sha256 = j.provenance_sha256)) \
+                 OR (j.bundle_sha256 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.sha256 = j.bundle_sha256))",
+                "a blob of its result is missing",
+            ),
+            (
+                "SELECT id FROM jobs WHERE state IN ('Verified', 'Failed') AND \
+                 (finished_at IS NULL OR error_description IS NULL \
+                  OR lease_owner IS NOT NULL)",
+                "it is finished but its result is incomplete",
+            ),
+            (
+                "SELECT id FROM jobs WHERE state = 'Verified' AND (verdict IS NULL OR report_json IS NULL)",
+                "it is verified without a verdict or a report",
+            ),
+            (
+                "SELECT id FROM jobs WHERE state IN ('Waiting', 'Pending') AND \
+                 (finished_at IS NOT NULL OR verdict IS NOT NULL OR report_json IS NOT NULL \
+                  OR logs_sha256 IS NOT NULL)",
+                "it is not finished but holds a result",
+            ),
+            (
+                "SELECT id FROM jobs WHERE state = 'Pending' AND (lease_owner IS NULL OR lease_expires IS NULL)",
+                "it is leased without a holder",
+            ),
+            (
+                "SELECT id FROM jobs WHERE state NOT IN ('Waiting', 'Pending', 'Verified', 'Failed')",
+                "its state is unknown",
+            ),
+            (
+                "SELECT DISTINCT c.job_id AS id FROM contracts c JOIN jobs j ON j.id = c.job_id \
+                 WHERE j.state NOT IN ('Verified', 'Failed')",
+                "it lists contracts before it finished",
+            ),
+        ];
+        let mut problems = Vec::new();
+        for (sql, what) in CHECKS {
+            for row in sqlx::query(sql)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(ctx("checking the database"))?
+            {
+                let id: i64 = row.try_get("id").map_err(ctx("checking the database"))?;
+                problems.push(format!("job {id}: {what}"));
+            }
+        }
+        let orphans = sqlx::query(
+            "SELECT sha256 FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE \
+             j.archive_sha256 = b.sha256 OR j.binary_sha256 = b.sha256 OR j.logs_sha256 = b.sha256 \
+             OR j.provenance_sha256 = b.sha256 OR j.bundle_sha256 = b.sha256)",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(ctx("checking the database"))?;
+        for row in orphans {
+            let sha: String = row
+                .try_get("sha256")
+                .map_err(ctx("checking the database"))?;
+            problems.push(format!("blob {sha}: no job refers to it"));
+        }
+        Ok(problems)
     }
 
     /// Closes the pool (waits for connections to be returned).

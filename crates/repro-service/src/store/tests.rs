@@ -149,6 +149,7 @@ async fn submit_claim_complete(db: TestDb) {
     );
     assert_eq!(s.job(id2).await.unwrap().unwrap().status, Status::Waiting);
     assert!(s.contracts(id2).await.unwrap().is_empty());
+    assert_eq!(s.integrity().await.unwrap(), Vec::<String>::new());
     db.drop().await;
 }
 
@@ -206,6 +207,55 @@ async fn leases_expire_and_attempts_are_bounded(db: TestDb) {
     );
     let j = s.job(id2).await.unwrap().unwrap();
     assert_eq!((j.status, j.attempts), (Status::Waiting, 0));
+    // An abandoned job is a complete (failed) record.
+    assert_eq!(s.integrity().await.unwrap(), Vec::<String>::new());
+    db.drop().await;
+}
+
+/// What a crash or a bug could leave behind is named by the integrity check; a re-submission
+/// of the same tree in other archive bytes leaves nothing behind.
+async fn integrity_names_what_a_crash_would_leave(db: TestDb) {
+    let s = &db.store;
+    let (id, _) = s
+        .submit(&new_job("aa", "d1", b"gzip level 6"))
+        .await
+        .unwrap();
+    let blobs = s.blob_count().await.unwrap();
+    assert_eq!(
+        s.submit(&new_job("aa", "d1", b"gzip level 9"))
+            .await
+            .unwrap(),
+        (id, false)
+    );
+    assert_eq!(
+        s.blob_count().await.unwrap(),
+        blobs,
+        "a useless blob was kept"
+    );
+    let (id2, _) = s.submit(&new_job("bb", "d2", b"other")).await.unwrap();
+    assert_eq!(s.integrity().await.unwrap(), Vec::<String>::new());
+
+    // Corrupt it as a half-done write would.
+    for sql in [
+        "INSERT INTO blobs (sha256, size, data, created_at) VALUES ('ff', 1, 'x', 0)".to_owned(),
+        format!("UPDATE jobs SET state = 'Verified' WHERE id = {id}"),
+        format!(
+            "INSERT INTO contracts (job_id, contract_hash, package_hash, stored_sha256) \
+             VALUES ({id2}, 'c', 'p', 's')"
+        ),
+    ] {
+        sqlx::query(&sql).execute(&s.pool).await.unwrap();
+    }
+    let mut problems = s.integrity().await.unwrap();
+    problems.sort();
+    let mut want = [
+        "blob ff: no job refers to it".to_owned(),
+        format!("job {id2}: it lists contracts before it finished"),
+        format!("job {id}: it is finished but its result is incomplete"),
+        format!("job {id}: it is verified without a verdict or a report"),
+    ];
+    want.sort();
+    assert_eq!(problems, want);
     db.drop().await;
 }
 
@@ -271,6 +321,16 @@ async fn sqlite_concurrent_claims_are_exclusive() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_concurrent_claims_are_exclusive() {
     concurrent_claims_are_exclusive(postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_integrity_names_what_a_crash_would_leave() {
+    integrity_names_what_a_crash_would_leave(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_integrity_names_what_a_crash_would_leave() {
+    integrity_names_what_a_crash_would_leave(postgres().await).await;
 }
 
 #[tokio::test]
