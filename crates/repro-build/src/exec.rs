@@ -283,7 +283,9 @@ impl Invocation {
     }
 }
 
-fn kill_group(pid: u32) {
+/// Kills the process group led by `pid` (a child spawned with `process_group(0)`), with
+/// everything it started.
+pub fn kill_group(pid: u32) {
     // `kill` the whole group (cargo, rustc, build scripts) without unsafe code. The child was
     // spawned with `process_group(0)`, so its pid is its group id; `--` keeps `-PID` from being
     // read as an option, and a pid of 0 or 1 would name every process: never.

@@ -38,7 +38,7 @@ mod source;
 pub mod toolchain;
 
 pub use error::BuildError;
-pub use exec::{HostEnv, Limits, PASSTHROUGH_VARS};
+pub use exec::{HostEnv, Limits, PASSTHROUGH_VARS, kill_group as kill_process_group};
 pub use lock::LockAt;
 pub use provenance::Provenance;
 pub use source::{TreeDigest, digest as tree_digest, sha256_hex, workspace_root};

@@ -253,11 +253,18 @@ pub fn run(env: &Env, hash: &str, archive_bytes: &[u8], job_id: i64) -> Result<O
     let explicit = repro_verify::config::Explicit::default();
     let mut progress = LogProgress(&mut logs);
     let result = repro_verify::run(
-        install,
+        install.clone(),
         &explicit,
-        Artifacts::Build(Box::new(req)),
+        Artifacts::Build(Box::new(req.clone())),
         &mut progress,
     );
+    let (result, out) = match result {
+        Ok(report) => {
+            let (report, out) = alone_if_better(report, install, &req, &out, dir.path(), &mut logs);
+            (Ok(report), out)
+        }
+        Err(e) => (Err(e), out),
+    };
     let report = match result {
         Ok(r) => r,
         Err(e) => {
@@ -300,6 +307,104 @@ pub fn run(env: &Env, hash: &str, archive_bytes: &[u8], job_id: i64) -> Result<O
         logs,
         contracts,
     })
+}
+
+/// A workspace built in one cargo invocation unifies the features of its packages' dependencies,
+/// so a package can compile differently from the same package built alone (`-p NAME`, as its
+/// developer's recipe usually builds it). When the workspace build matched the upload only after
+/// normalisation, or not at all, the matched package is rebuilt alone, and the better verdict is
+/// kept; the logs say which and why. Returns the report and the out directory its artifacts are in.
+fn alone_if_better(
+    report: repro_verify::model::Report,
+    install: Install,
+    req: &repro_verify::repro_build::BuildRequest,
+    out: &Path,
+    work: &Path,
+    logs: &mut String,
+) -> (repro_verify::model::Report, PathBuf) {
+    let rank = |v: Verdict| match v {
+        Verdict::Verified => 2,
+        Verdict::VerifiedAfterNormalisation => 1,
+        _ => 0,
+    };
+    let several = count_wasm(out) > 1;
+    let retry = matches!(
+        report.verdict,
+        Verdict::VerifiedAfterNormalisation | Verdict::Mismatch
+    ) && several
+        && req.packages.is_empty()
+        && req.units.is_empty();
+    let Some(package) = report
+        .rebuild
+        .as_ref()
+        .map(|r| r.package.clone())
+        .filter(|_| retry)
+    else {
+        return (report, out.to_path_buf());
+    };
+    let _ = writeln!(
+        logs,
+        "casper-repro service: the workspace build gave `{}`; building `{package}` alone (-p), as \
+         its own recipe would: the other packages' features can change its code",
+        report.verdict.as_str()
+    );
+    let alone_out = work.join("out-alone");
+    let mut alone = req.clone();
+    alone.packages = vec![package.clone()];
+    alone.out_dir = alone_out.clone();
+    if let Err(e) = fs_err::create_dir_all(&alone_out) {
+        let _ = writeln!(logs, "casper-repro service: kept the workspace build: {e}");
+        return (report, out.to_path_buf());
+    }
+    let explicit = repro_verify::config::Explicit::default();
+    let again = repro_verify::run(
+        install,
+        &explicit,
+        Artifacts::Build(Box::new(alone)),
+        &mut LogProgress(logs),
+    );
+    match again {
+        Ok(r) if rank(r.verdict) > rank(report.verdict) => {
+            let _ = writeln!(
+                logs,
+                "casper-repro service: `{package}` built alone gives `{}`: kept",
+                r.verdict.as_str()
+            );
+            (r, alone_out)
+        }
+        Ok(r) => {
+            let _ = writeln!(
+                logs,
+                "casper-repro service: `{package}` built alone gives `{}`: kept the workspace build",
+                r.verdict.as_str()
+            );
+            (report, out.to_path_buf())
+        }
+        Err(e) => {
+            let _ = writeln!(
+                logs,
+                "casper-repro service: building `{package}` alone failed ({e}): kept the workspace build"
+            );
+            (report, out.to_path_buf())
+        }
+    }
+}
+
+fn count_wasm(dir: &Path) -> usize {
+    fs_err::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() {
+                        count_wasm(&p)
+                    } else {
+                        usize::from(p.extension().is_some_and(|x| x == "wasm"))
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// The rebuilt module stage 1 compared (`file`, an artifact's name, or the package's `.wasm`)

@@ -3,6 +3,8 @@
 //! - [`codeverifier`]: the API `casper-client` already speaks (its documents, as the client
 //!   declares them);
 //! - [`archive`]: source archives from strangers, unpacked within limits or refused;
+//! - [`git`]: sources fetched from git (one commit, under allowed prefixes) into the same
+//!   archive form;
 //! - [`store`]: the database (SQLite or PostgreSQL): the job queue, results, content-addressed
 //!   blobs, lookups;
 //! - [`job`]: one verification, from the stored archive to an outcome (what the service chose,
@@ -17,6 +19,7 @@
 
 pub mod archive;
 pub mod codeverifier;
+pub mod git;
 pub mod job;
 pub mod openapi;
 pub mod pages;

@@ -138,7 +138,7 @@ async fn submit_form(State(state): State<Arc<AppState>>, mut form: Multipart) ->
     let (Some(hash), Some(archive)) = (hash, archive) else {
         return error_page(form_error("give the hash and the archive".into()));
     };
-    match crate::server::submit(&state, &hash, archive).await {
+    match crate::server::submit(&state, &hash, crate::server::Source::Archive(archive)).await {
         Ok((id, _)) => Redirect::to(&format!("/jobs/{id}")).into_response(),
         Err(e) => error_page(e),
     }
@@ -181,6 +181,19 @@ async fn render_job(state: &AppState, id: &str) -> Result<Response, ApiError> {
         badge(job.status),
         esc(job.verdict.as_deref().unwrap_or("")),
     );
+    if let Some(g) = &job.git {
+        let _ = write!(
+            b,
+            "<p>Source fetched by this server from git: <code class=\"hash\">{}</code> at commit \
+             <code class=\"hash\">{}</code>{}</p>",
+            esc(&g.url),
+            esc(&g.commit),
+            g.path
+                .as_deref()
+                .map(|p| format!(", directory <code>{}</code>", esc(p)))
+                .unwrap_or_default()
+        );
+    }
     if let Some(d) = &job.error_description {
         let code = job.error_code.map(|c| c.as_str()).unwrap_or("");
         let _ = write!(b, "<p><strong>{}</strong> {}</p>", esc(code), esc(d));

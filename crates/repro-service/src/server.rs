@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 
 use crate::archive::{self, Limits};
 use crate::codeverifier::{self, DetailsDoc, DetailsResult, ErrorCode, Status, StatusDoc};
+use crate::git::{GitError, GitPolicy, GitSource};
 use crate::store::{Job, Lookup, NewJob, Store};
 
 /// What the server needs.
@@ -41,6 +42,8 @@ pub struct Config {
     /// The base URL the service is reached at, for the URIs it hands out; `None`: from the
     /// request's `Host`.
     pub public_url: Option<String>,
+    /// Which git repositories may be fetched (none by default).
+    pub git: GitPolicy,
 }
 
 impl Config {
@@ -52,6 +55,7 @@ impl Config {
             max_attempts: 3,
             node_timeout: Duration::from_secs(30),
             public_url: None,
+            git: GitPolicy::default(),
         }
     }
 }
@@ -156,13 +160,59 @@ fn tx_key(s: &str) -> ApiResult<(Requested, String)> {
     Ok((r, hex))
 }
 
+/// Where a submission's source is.
+#[derive(Debug)]
+pub enum Source {
+    /// A tar.gz, uploaded.
+    Archive(Vec<u8>),
+    /// A commit for the server to fetch (only under the allowed prefixes).
+    Git(GitSource),
+}
+
+/// Fetches a git source into the archive form, refusing what the policy does not allow.
+async fn fetch_git(state: &AppState, src: &GitSource) -> ApiResult<Vec<u8>> {
+    let policy = state.config.git.clone();
+    crate::git::check(src, &policy).map_err(git_error)?;
+    let scratch_root = state.config.data.join("incoming");
+    let src = src.clone();
+    tokio::task::spawn_blocking(move || {
+        fs_err::create_dir_all(&scratch_root).map_err(ApiError::internal)?;
+        let scratch = tempfile::tempdir_in(&scratch_root).map_err(ApiError::internal)?;
+        crate::git::fetch_archive(&src, &policy, scratch.path()).map_err(git_error)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+fn git_error(e: GitError) -> ApiError {
+    let (status, code) = match &e {
+        GitError::Disabled | GitError::NotAllowed { .. } => {
+            (StatusCode::FORBIDDEN, "GitNotAllowed")
+        }
+        GitError::TooBig { .. } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::WrongCodeArchive.as_str(),
+        ),
+        GitError::TimedOut { .. } | GitError::Fetch { .. } if !e.is_submitter_error() => {
+            (StatusCode::BAD_GATEWAY, "GitFetchFailed")
+        }
+        GitError::Fetch { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "GitFetchFailed"),
+        GitError::Io(_) => return ApiError::internal(e),
+        _ => (
+            StatusCode::BAD_REQUEST,
+            ErrorCode::WrongCodeArchive.as_str(),
+        ),
+    };
+    ApiError::new(status, code, e.to_string())
+}
+
 /// Checks a submission and queues it: (job id, newly queued).
-pub async fn submit(
-    state: &AppState,
-    hash: &str,
-    archive_bytes: Vec<u8>,
-) -> ApiResult<(i64, bool)> {
+pub async fn submit(state: &AppState, hash: &str, source: Source) -> ApiResult<(i64, bool)> {
     let (requested, key) = tx_key(hash)?;
+    let (archive_bytes, git) = match source {
+        Source::Archive(a) => (a, None),
+        Source::Git(g) => (fetch_git(state, &g).await?, Some(g)),
+    };
     let limits = state.config.limits;
     let scratch_root = state.config.data.join("incoming");
     // The archive, unpacked within limits into a scratch directory that is then removed.
@@ -208,6 +258,7 @@ pub async fn submit(
             source_digest: &unpacked.digest,
             archive: &archive_bytes,
             max_attempts: state.config.max_attempts,
+            git: git.as_ref(),
         })
         .await?;
     tracing::info!(job = id, tx = %key, new, files = unpacked.files, "submission");
@@ -251,7 +302,7 @@ async fn cv_submit(
     let req: codeverifier::Request =
         parse_json(&raw, "a verification request {hash, code_archive}")?;
     let archive = decode_archive(&req.code_archive)?;
-    let (id, new) = submit(&state, &req.hash, archive).await?;
+    let (id, new) = submit(&state, &req.hash, Source::Archive(archive)).await?;
     let job = state
         .store
         .job(id)
@@ -383,7 +434,8 @@ struct ApiSubmit {
     hash: String,
     /// base64 of a tar.gz, as in the codeverifier API.
     archive: Option<String>,
-    git: Option<Value>,
+    /// `{url, commit, path?}`: fetched by the server, where allowed.
+    git: Option<GitSource>,
 }
 
 async fn api_submit(
@@ -391,25 +443,19 @@ async fn api_submit(
     raw: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let raw = body(raw)?;
-    let req: ApiSubmit = parse_json(&raw, "a submission {hash, archive}")?;
-    let archive = match (req.archive, req.git) {
-        (Some(a), None) => decode_archive(&a)?,
-        (None, Some(_)) => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "GitNotAllowed",
-                "this server does not fetch sources from git; upload an archive instead",
-            ));
-        }
+    let req: ApiSubmit = parse_json(&raw, "a submission {hash, archive or git}")?;
+    let source = match (req.archive, req.git) {
+        (Some(a), None) => Source::Archive(decode_archive(&a)?),
+        (None, Some(g)) => Source::Git(g),
         _ => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "BadRequest",
-                "give exactly one source: `archive` (base64 of a tar.gz)",
+                "give exactly one source: `archive` (base64 of a tar.gz) or `git` ({url, commit, path})",
             ));
         }
     };
-    let (id, new) = submit(&state, &req.hash, archive).await?;
+    let (id, new) = submit(&state, &req.hash, source).await?;
     let job = state
         .store
         .job(id)
@@ -430,6 +476,7 @@ pub fn job_json(job: &Job) -> Value {
         "transaction": job.tx_hash,
         "source_digest": job.source_digest,
         "archive_sha256": job.archive_sha256,
+        "git": job.git.as_ref().map(|g| json!({"url": g.url, "commit": g.commit, "path": g.path})),
         "status": job.status,
         "verdict": job.verdict,
         "error": job.error_code.map(|c| json!({"code": c, "description": job.error_description})),

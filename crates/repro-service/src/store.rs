@@ -19,6 +19,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Row};
 
 use crate::codeverifier::{ErrorCode, Status};
+use crate::git::GitSource;
 use crate::job::{ContractRef, Outcome};
 
 /// Which database.
@@ -74,11 +75,14 @@ pub struct Job {
     pub logs_sha256: Option<String>,
     pub provenance_sha256: Option<String>,
     pub bundle_sha256: Option<String>,
+    /// The git source the server fetched the archive from (`None`: uploaded).
+    pub git: Option<GitSource>,
 }
 
 const JOB_COLUMNS: &str = "id, tx_hash, source_digest, archive_sha256, state, attempts, \
     max_attempts, created_at, started_at, finished_at, error_code, error_description, verdict, \
-    binary_sha256, logs_sha256, provenance_sha256, bundle_sha256";
+    binary_sha256, logs_sha256, provenance_sha256, bundle_sha256, source_url, source_commit, \
+    source_path";
 
 fn job_of(row: &AnyRow) -> std::result::Result<Job, sqlx::Error> {
     let state: String = row.try_get("state")?;
@@ -103,6 +107,17 @@ fn job_of(row: &AnyRow) -> std::result::Result<Job, sqlx::Error> {
         logs_sha256: row.try_get("logs_sha256")?,
         provenance_sha256: row.try_get("provenance_sha256")?,
         bundle_sha256: row.try_get("bundle_sha256")?,
+        git: match (
+            row.try_get::<Option<String>, _>("source_url")?,
+            row.try_get::<Option<String>, _>("source_commit")?,
+        ) {
+            (Some(url), Some(commit)) => Some(GitSource {
+                url,
+                commit,
+                path: row.try_get("source_path")?,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -113,6 +128,8 @@ pub struct NewJob<'a> {
     pub source_digest: &'a str,
     pub archive: &'a [u8],
     pub max_attempts: i64,
+    /// Where the archive was fetched from, when the server fetched it.
+    pub git: Option<&'a GitSource>,
 }
 
 /// A job a worker now holds.
@@ -207,8 +224,9 @@ impl Store {
         let sha = crate::job::sha256_hex(new.archive);
         put_blob(&mut *tx, &sha, new.archive).await?;
         let inserted = sqlx::query(
-            "INSERT INTO jobs (tx_hash, source_digest, archive_sha256, state, max_attempts, created_at) \
-             VALUES ($1, $2, $3, 'Waiting', $4, $5) \
+            "INSERT INTO jobs (tx_hash, source_digest, archive_sha256, state, max_attempts, created_at, \
+             source_url, source_commit, source_path) \
+             VALUES ($1, $2, $3, 'Waiting', $4, $5, $6, $7, $8) \
              ON CONFLICT (tx_hash, source_digest) DO NOTHING",
         )
         .bind(new.tx_hash)
@@ -216,6 +234,9 @@ impl Store {
         .bind(&sha)
         .bind(new.max_attempts)
         .bind(now_ms())
+        .bind(new.git.map(|g| g.url.as_str()))
+        .bind(new.git.map(|g| g.commit.as_str()))
+        .bind(new.git.and_then(|g| g.path.as_deref()))
         .execute(&mut *tx)
         .await
         .map_err(ctx("queueing a job"))?
@@ -678,18 +699,46 @@ where
 
 /// The migrations of `backend`, embedded (one schema: `migrations/{sqlite,postgres}/`).
 fn migrator(backend: Backend) -> Migrator {
-    let (description, sql) = match backend {
-        Backend::Sqlite => ("jobs", include_str!("../migrations/sqlite/0001_jobs.sql")),
-        Backend::Postgres => ("jobs", include_str!("../migrations/postgres/0001_jobs.sql")),
+    let list: [(i64, &'static str, &'static str); 2] = match backend {
+        Backend::Sqlite => [
+            (
+                1,
+                "jobs",
+                include_str!("../migrations/sqlite/0001_jobs.sql"),
+            ),
+            (
+                2,
+                "git source",
+                include_str!("../migrations/sqlite/0002_git_source.sql"),
+            ),
+        ],
+        Backend::Postgres => [
+            (
+                1,
+                "jobs",
+                include_str!("../migrations/postgres/0001_jobs.sql"),
+            ),
+            (
+                2,
+                "git source",
+                include_str!("../migrations/postgres/0002_git_source.sql"),
+            ),
+        ],
     };
     Migrator {
-        migrations: Cow::Owned(vec![Migration::new(
-            1,
-            Cow::Borrowed(description),
-            MigrationType::Simple,
-            Cow::Borrowed(sql),
-            false,
-        )]),
+        migrations: Cow::Owned(
+            list.into_iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        version,
+                        Cow::Borrowed(description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect(),
+        ),
         ..Migrator::DEFAULT
     }
 }

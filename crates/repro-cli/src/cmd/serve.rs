@@ -23,7 +23,8 @@ Endpoints (see /openapi.json):
   /                                                             pages: recent, submit, a verification
 
 Submissions are checked before they are stored: the hash, the archive (within limits), and the
-transaction on the node. The database is a SQLite file under --data unless --database names a
+transaction on the node. A git source (native API) is fetched only from repositories under an
+--allow-git prefix: one commit, by its full hash, with nothing of the repository run. The database is a SQLite file under --data unless --database names a
 PostgreSQL server (postgres://USER:PASSWORD@HOST/DB), which workers on other machines can share.
 
 Builds are NOT sandboxed yet: a submitted project's build scripts run with this service's rights.
@@ -109,6 +110,14 @@ pub struct Args {
     /// Largest source archive accepted, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 32)]
     max_archive: usize,
+    /// Fetch git sources (`{"git": {"url", "commit", "path"}}` on /api/v1/jobs) from
+    /// repositories under this URL prefix (https://, http:// or git://; repeatable). Without
+    /// it, git sources are refused.
+    #[arg(long, value_name = "PREFIX")]
+    allow_git: Vec<String>,
+    /// Wall-clock limit of one git fetch, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    git_timeout: u64,
     #[command(flatten)]
     common: Common,
 }
@@ -134,6 +143,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     config.public_url = args.public_url.clone();
     config.limits.max_archive_bytes = args.max_archive.max(1) << 20;
     config.node_timeout = Duration::from_secs(args.common.node_timeout);
+    config.git.allow = args.allow_git.clone();
+    config.git.timeout = Duration::from_secs(args.git_timeout.max(1));
     let workers = (args.workers > 0).then(|| args.common.worker(&node, &data));
     runtime()?.block_on(async {
         let store = service::open(&database, &data).await?;

@@ -30,6 +30,7 @@ fn new_job<'a>(tx: &'a str, digest: &'a str, archive: &'a [u8]) -> NewJob<'a> {
         source_digest: digest,
         archive,
         max_attempts: 2,
+        git: None,
     }
 }
 
