@@ -319,7 +319,7 @@ impl Git<'_> {
                 break st;
             }
             if start.elapsed() > self.policy.timeout {
-                repro_build::kill_process_group(child.id());
+                repro_verify::repro_build::kill_process_group(child.id());
                 let _ = child.wait();
                 return Err(GitError::TimedOut {
                     url: self.url.to_owned(),
