@@ -48,3 +48,8 @@ fixtures:
 # repro-core next to the engine's own preprocess + optimize (node 1.5.8).
 bench ITERATIONS="30":
     benches/side-by-side.sh {{ITERATIONS}}
+
+# Lookups of `casper-repro serve` under load with 10k verified contracts, SQLite and PostgreSQL:
+# just bench-service [--contracts N] [--requests M] [--connections C] [--backend sqlite|postgres|both]
+bench-service *ARGS:
+    benches/service-load.sh {{ARGS}}
