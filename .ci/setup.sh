@@ -10,10 +10,12 @@ rustup target add wasm32v1-none --toolchain 1.95.0
 
 # wabt (wasm-strip, wat2wasm) and binaryen: test oracles for strip semantics and fixture making.
 # chromium: the real browser the service's pages are tested in (crates/repro-cli/tests/service.rs).
+# bubblewrap: the build sandbox (crates/repro-build/src/sandbox.rs; prlimit and setpriv come with
+# util-linux).
 if ! command -v wasm-strip >/dev/null 2>&1 || ! command -v wasm-opt >/dev/null 2>&1 \
-   || ! command -v chromium >/dev/null 2>&1; then
+   || ! command -v chromium >/dev/null 2>&1 || ! command -v bwrap >/dev/null 2>&1; then
   apt-get update -qq
-  apt-get install -y -qq wabt binaryen chromium
+  apt-get install -y -qq wabt binaryen chromium bubblewrap
 fi
 
 # The tools below are built with `cargo install --debug`: they drive other programs (cargo, rustc,

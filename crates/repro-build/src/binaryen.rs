@@ -127,6 +127,7 @@ impl Binaryen {
             Ok(Err(crate::exec::Killed::Time(limit))) => {
                 return Err(format!("wasm-opt ran longer than {}s", limit.as_secs()));
             }
+            Ok(Err(crate::exec::Killed::Watch(e))) => return Err(e.to_string()),
             Ok(Ok(f)) => f,
         };
         if !finished.success {

@@ -131,6 +131,35 @@ pub enum BuildError {
         stderr_tail: String,
     },
 
+    /// The sandbox (`--sandbox`) could not be set up; nothing was run.
+    #[error(
+        "cannot sandbox the build: {reason}; nothing was run (a sandboxed build never falls back to an unsandboxed one)"
+    )]
+    SandboxUnavailable { reason: String },
+
+    /// The sandbox's pids cgroup refused a fork.
+    #[error(
+        "the build reached the sandbox's limit of {limit} processes and threads (a build script or proc-macro forking without bound?) and was stopped"
+    )]
+    ProcessLimitExceeded { limit: u32 },
+
+    /// The build's writable directories grew past the sandbox's disk limit.
+    #[error(
+        "the build wrote more than {} MiB to disk, the sandbox's limit, and was stopped", limit_bytes / (1024 * 1024)
+    )]
+    DiskLimitExceeded { limit_bytes: u64 },
+
+    /// The compile step failed inside the sandbox; `denied` says what the sandbox refused when
+    /// the output shows it.
+    #[error(
+        "cargo build failed in the sandbox (exited with {status}){denied}\n{stderr_tail}\nnote: sandboxed builds have no network (dependencies are fetched before, without running the project's code); only the source copy, the target directory, the toolchains and the registry are visible, and only the first two are writable. A build script or proc-macro that needs anything else cannot be built here"
+    )]
+    SandboxedCompileFailed {
+        status: String,
+        stderr_tail: String,
+        denied: String,
+    },
+
     /// A post-processing step failed on cargo's output.
     #[error("post-processing step `{step}` failed on {file}: {reason}")]
     PostProcess {

@@ -136,6 +136,8 @@ pub(crate) struct Finished {
 #[derive(Debug)]
 pub(crate) enum Killed {
     Time(Duration),
+    /// A watch (the sandbox's disk accounting) stopped it.
+    Watch(BuildError),
 }
 
 impl Invocation {
@@ -204,6 +206,17 @@ impl Invocation {
         limits: Limits,
         progress: &mut dyn Progress,
     ) -> Result<Result<Finished, Killed>, BuildError> {
+        self.run_watched(limits, progress, &mut || None)
+    }
+
+    /// [`Invocation::run_limited`], also calling `watch` about every half second: an error from
+    /// it kills the process group and is returned as [`Killed::Watch`].
+    pub fn run_watched(
+        &self,
+        limits: Limits,
+        progress: &mut dyn Progress,
+        watch: &mut dyn FnMut() -> Option<BuildError>,
+    ) -> Result<Result<Finished, Killed>, BuildError> {
         let mut cmd = self.command(limits.memory_bytes);
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -263,6 +276,11 @@ impl Invocation {
                 kill_group(pid);
                 let _ = child.wait();
                 return Ok(Err(Killed::Time(limits.wall_clock)));
+            }
+            if let Some(e) = watch() {
+                kill_group(pid);
+                let _ = child.wait();
+                return Ok(Err(Killed::Watch(e)));
             }
         }
         let _ = reader.join();

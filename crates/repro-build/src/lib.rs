@@ -34,6 +34,7 @@ mod exec;
 pub mod lock;
 pub mod provenance;
 pub mod recipe;
+pub mod sandbox;
 mod source;
 pub mod toolchain;
 
@@ -200,6 +201,8 @@ pub struct BuildRequest {
     /// Never install toolchains nor fetch (dependencies must already be in `$CARGO_HOME`).
     pub offline: bool,
     pub limits: Limits,
+    /// Run the compile step in the sandbox ([`sandbox`]); `None`: with this process's rights.
+    pub sandbox: Option<sandbox::SandboxConfig>,
     pub cache: CacheConfig,
     pub resolver_toolchain: String,
     pub host: HostEnv,
@@ -403,6 +406,13 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         .dir
         .join("target")
         .join(&sha256_hex(format!("{}\n{}", tc.rustc_vv, req.target).as_bytes())[..16]);
+    // Sandboxed: a private target directory, mounted at the shared one's path inside (the same
+    // paths, so the same output), never shared with another build.
+    let mut sandbox = req
+        .sandbox
+        .as_ref()
+        .map(|c| sandbox::Sandbox::new(c, &req.host, work.path(), &target_dir))
+        .transpose()?;
 
     // Lock.
     let reconstruction = if committed_lock.is_file() {
@@ -560,7 +570,12 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         target_dir: &target_dir,
         req,
     };
-    let release_dir = target_dir.join(&req.target).join("release");
+    // Where cargo's outputs are on this side (the private target when sandboxed).
+    let release_dir = sandbox
+        .as_ref()
+        .map_or(target_dir.as_path(), sandbox::Sandbox::private_target)
+        .join(&req.target)
+        .join("release");
     let mut produced = Vec::new();
     if req.units.is_empty() {
         let inv = compile.invocation(&packages, None);
@@ -569,7 +584,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
             packages.join(", "),
             tc.name
         )));
-        run_step(&inv, req.limits, progress, false)
+        run_compile(&inv, req.limits, progress, sandbox.as_mut())
             .map_err(|e| on_yanked_lock(e, reconstruction.as_ref()))?;
         steps.push(step_info("build", &inv, &work));
         produced = collect_package_outputs(&packages, &meta, &release_dir)?;
@@ -581,7 +596,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
                 "building {} ({}) with {}",
                 unit.file, unit.bin, tc.name
             )));
-            run_step(&inv, req.limits, progress, false)
+            run_compile(&inv, req.limits, progress, sandbox.as_mut())
                 .map_err(|e| on_yanked_lock(e, reconstruction.as_ref()))?;
             steps.push(step_info(&format!("build {}", unit.file), &inv, &work));
             produced.push(collect_unit_output(unit, &packages, &release_dir)?);
@@ -694,6 +709,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
                 memory_bytes_per_process: req.limits.memory_bytes,
                 compile_offline: true,
             },
+            sandbox: sandbox.as_ref().map(sandbox::Sandbox::info),
         };
         fs_err::write(stage.path().join(&file), &bytes)?;
         let json =
@@ -919,9 +935,44 @@ fn run_step(
     tracing::debug!(program = %inv.program.display(), args = ?inv.args, "running");
     match inv.run_limited(limits, progress)? {
         Err(exec::Killed::Time(limit)) => Err(BuildError::TimeLimitExceeded { limit }),
+        Err(exec::Killed::Watch(e)) => Err(e),
         Ok(f) if f.success => Ok(()),
         Ok(f) => Err(exec::classify_failure(&f, limits, fetch)),
     }
+}
+
+/// Runs a compile step, inside the sandbox when there is one, and names the limit or the
+/// sandbox's rule that stopped it.
+fn run_compile(
+    inv: &Invocation,
+    limits: Limits,
+    progress: &mut dyn Progress,
+    sandbox: Option<&mut sandbox::Sandbox>,
+) -> Result<(), BuildError> {
+    let Some(sb) = sandbox else {
+        return run_step(inv, limits, progress, false);
+    };
+    let wrapped = sb.wrap(inv, limits.memory_bytes);
+    tracing::debug!(args = ?wrapped.args, "running sandboxed");
+    // The address-space limit is set inside (prlimit), not by the outer shell.
+    let outer = Limits {
+        memory_bytes: None,
+        ..limits
+    };
+    let finished = match wrapped.run_watched(outer, progress, &mut || sb.watch())? {
+        Err(exec::Killed::Watch(e)) => return Err(e),
+        Err(exec::Killed::Time(limit)) => {
+            return Err(sb
+                .limit_hit()
+                .unwrap_or(BuildError::TimeLimitExceeded { limit }));
+        }
+        Ok(f) if f.success => return Ok(()),
+        Ok(f) => f,
+    };
+    if let Some(e) = sb.limit_hit() {
+        return Err(e);
+    }
+    sandbox::classify_failure(&finished, limits)
 }
 
 /// Copies a cache entry's files into `out_dir` (staged, then renamed in place) and returns them.

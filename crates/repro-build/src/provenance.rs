@@ -35,6 +35,9 @@ pub struct Provenance {
     /// How the project builds (cargo, make, odra) and what of it was replayed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipe: Option<crate::recipe::RecipeRecord>,
+    /// The sandbox the compile step ran in (`--sandbox`); absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<crate::sandbox::SandboxInfo>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]

@@ -52,6 +52,7 @@ fn request(crate_dir: &Path, root: &Path, target: &str) -> BuildRequest {
         out_dir: root.join("out"),
         offline: false,
         limits: Limits::default(),
+        sandbox: None,
         cache: CacheConfig {
             dir: root.join("home/.cache/casper-repro"),
             enabled: true,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::repro_build::recipe::RecipeRecord;
+use crate::repro_build::sandbox::SandboxConfig;
 use crate::repro_build::{BuildRequest, CacheConfig, HostEnv};
 use crate::repro_chain::rpc::ClientOptions;
 use repro_verify::recipe::RecipeChoice;
@@ -61,6 +62,22 @@ pub struct BuildOpts {
     /// Address-space limit of every process of the build, in MiB (0: none).
     #[arg(long, value_name = "MIB", default_value_t = 16384)]
     pub memory_limit: u64,
+    /// Build in a sandbox (bubblewrap): for code you do not trust. Dependencies are fetched
+    /// first; the compile then runs with no network, sees only the source, the target directory,
+    /// the toolchains and the registry, and writes only the first two.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// With --sandbox: processes and threads alive at once.
+    #[arg(long, value_name = "N", default_value_t = 1024, requires = "sandbox")]
+    pub process_limit: u32,
+    /// With --sandbox: disk space the build may use (source copy and target), in MiB.
+    #[arg(
+        long,
+        value_name = "MIB",
+        default_value_t = 16384,
+        requires = "sandbox"
+    )]
+    pub disk_limit: u64,
     /// Do not look up nor store results in the cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -121,6 +138,11 @@ impl BuildOpts {
             offline: self.offline,
             time_limit: Duration::from_secs(self.time_limit),
             memory_limit_mib: self.memory_limit,
+            sandbox: self.sandbox.then(|| SandboxConfig {
+                max_processes: self.process_limit.max(1),
+                max_disk_bytes: self.disk_limit.max(1) << 20,
+                ..SandboxConfig::default()
+            }),
             cache: CacheConfig {
                 dir: cache_dir,
                 enabled: !self.no_cache,

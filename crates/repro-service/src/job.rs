@@ -103,6 +103,9 @@ pub struct Env {
     pub node_timeout: Duration,
     /// Wall-clock limit of each cargo step.
     pub build_time_limit: Duration,
+    /// The sandbox every build runs in; `None` only when the operator turned it off (and was
+    /// warned): then strangers' build scripts run with the worker's rights.
+    pub sandbox: Option<repro_verify::repro_build::sandbox::SandboxConfig>,
 }
 
 /// A contract the job's transaction installed (for lookups by contract, package or stored Wasm).
@@ -217,6 +220,13 @@ pub fn run(env: &Env, hash: &str, archive_bytes: &[u8], job_id: i64) -> Result<O
     opts.toolchain = choices.toolchain.clone();
     opts.target = Some(choices.target.clone());
     opts.time_limit = env.build_time_limit;
+    opts.sandbox = env.sandbox.clone();
+    if opts.sandbox.is_none() {
+        let _ = writeln!(
+            logs,
+            "casper-repro service: WARNING: this build is not sandboxed (the service runs with --no-sandbox): the project's build scripts ran with the worker's rights"
+        );
+    }
     opts.tool_argv = vec![
         "casper-repro".into(),
         "worker".into(),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use repro_build::recipe::RecipeRecord;
+use repro_build::sandbox::SandboxConfig;
 use repro_build::{
     BuildError, BuildRequest, CacheConfig, HostEnv, Limits, LockAt, PostProcess, Progress, Remap,
 };
@@ -36,6 +37,8 @@ pub struct BuildOptions {
     pub time_limit: Duration,
     /// Address-space limit of every process of the build, in MiB (0: none).
     pub memory_limit_mib: u64,
+    /// Run the compile step in the sandbox (strangers' code); `None`: unsandboxed.
+    pub sandbox: Option<SandboxConfig>,
     pub cache: CacheConfig,
     pub resolver_toolchain: String,
     /// Recorded in the provenance as the tool's command line.
@@ -61,6 +64,7 @@ impl BuildOptions {
             offline: false,
             time_limit: Duration::from_secs(3600),
             memory_limit_mib: 16384,
+            sandbox: None,
             cache: CacheConfig {
                 dir: cache_dir,
                 enabled: true,
@@ -129,6 +133,7 @@ pub fn prepare(
             wall_clock: opts.time_limit,
             memory_bytes: (opts.memory_limit_mib > 0).then(|| opts.memory_limit_mib * 1024 * 1024),
         },
+        sandbox: opts.sandbox.clone(),
         cache: opts.cache.clone(),
         resolver_toolchain: opts.resolver_toolchain.clone(),
         host,

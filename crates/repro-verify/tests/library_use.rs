@@ -84,6 +84,7 @@ fn a_source_for_a_factory_install_is_refused_with_what_to_do() {
         out_dir: tmp.path().join("out"),
         offline: true,
         limits: Limits::default(),
+        sandbox: None,
         cache: CacheConfig {
             dir: tmp.path().join("cache"),
             enabled: false,

@@ -155,6 +155,7 @@ pub extern "C" fn call() -> u32 {
             out_dir: dir.join("out"),
             offline: false,
             limits: Limits::default(),
+            sandbox: None,
             cache: CacheConfig {
                 dir: dir.join("cache"),
                 enabled: false,

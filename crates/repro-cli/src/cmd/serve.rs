@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use repro_service::{job, server, service, worker};
+use repro_verify::repro_build::sandbox::{self, SandboxConfig};
 
 use crate::Outcome;
 
@@ -27,8 +28,11 @@ transaction on the node. A git source (native API) is fetched only from reposito
 --allow-git prefix: one commit, by its full hash, with nothing of the repository run. The database is a SQLite file under --data unless --database names a
 PostgreSQL server (postgres://USER:PASSWORD@HOST/DB), which workers on other machines can share.
 
-Builds are NOT sandboxed yet: a submitted project's build scripts run with this service's rights.
-Serve only sources you would build yourself, or run the service in a disposable machine.
+Every build runs in a sandbox (bubblewrap, a pids cgroup, prlimit): dependencies are fetched
+first, then the project compiles with no network, sees only its source, the target directory, the
+toolchains and the registry, and is stopped at the time, memory, process and disk limits. The
+service will not start when the sandbox cannot be made here; --no-sandbox runs strangers' build
+scripts with this service's rights instead, and says so loudly.
 
 Stops gracefully on SIGINT/SIGTERM: running jobs get a grace period, then go back to the queue.";
 
@@ -61,6 +65,16 @@ pub struct Common {
     /// over after it).
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     lease: u64,
+    /// Build without the sandbox: submitted build scripts and proc-macros then run with this
+    /// process's rights. Only for sources you trust.
+    #[arg(long)]
+    no_sandbox: bool,
+    /// Sandbox: processes and threads a build may have alive at once.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    process_limit: u32,
+    /// Sandbox: disk space a build may use, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 16384)]
+    disk_limit: u64,
 }
 
 impl Common {
@@ -77,13 +91,41 @@ impl Common {
         Ok((node, data, database))
     }
 
-    fn worker(&self, node: &str, data: &std::path::Path) -> worker::Config {
+    /// The sandbox builds run in, checked to work on this machine; `None` with --no-sandbox,
+    /// after a loud warning.
+    fn sandbox(&self, who: &str) -> anyhow::Result<Option<SandboxConfig>> {
+        if self.no_sandbox {
+            tracing::warn!(
+                "--no-sandbox: builds are NOT sandboxed; submitted build scripts and proc-macros run with this {who}'s rights, network and files"
+            );
+            return Ok(None);
+        }
+        let what = sandbox::probe().map_err(|e| {
+            anyhow::anyhow!(
+                "{e}\n(the {who} sandboxes every build; pass --no-sandbox only to build sources you trust)"
+            )
+        })?;
+        tracing::info!("builds are sandboxed: {what}");
+        Ok(Some(SandboxConfig {
+            max_processes: self.process_limit.max(1),
+            max_disk_bytes: self.disk_limit.max(1) << 20,
+            ..SandboxConfig::default()
+        }))
+    }
+
+    fn worker(
+        &self,
+        node: &str,
+        data: &std::path::Path,
+        sandbox: Option<SandboxConfig>,
+    ) -> worker::Config {
         let mut w = worker::Config::new(job::Env {
             node: node.to_owned(),
             data: data.to_path_buf(),
             cache: self.cache_dir.clone().unwrap_or_else(|| data.join("cache")),
             node_timeout: Duration::from_secs(self.node_timeout),
             build_time_limit: Duration::from_secs(self.build_time_limit),
+            sandbox,
         });
         w.concurrency = self.concurrency.max(1);
         w.lease = Duration::from_secs(self.lease.max(3));
@@ -145,13 +187,17 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     config.node_timeout = Duration::from_secs(args.common.node_timeout);
     config.git.allow = args.allow_git.clone();
     config.git.timeout = Duration::from_secs(args.git_timeout.max(1));
-    let workers = (args.workers > 0).then(|| args.common.worker(&node, &data));
+    let workers = if args.workers > 0 {
+        Some(
+            args.common
+                .worker(&node, &data, args.common.sandbox("service")?),
+        )
+    } else {
+        None
+    };
     runtime()?.block_on(async {
         let store = service::open(&database, &data).await?;
         let svc = service::Service::bind(&args.listen, store, config, workers).await?;
-        tracing::warn!(
-            "builds are not sandboxed: submitted build scripts run with this service's rights"
-        );
         if let Some(addr) = svc.local_addr() {
             crate::output::print_text(&format!(
                 "casper-repro serve: listening on http://{addr}\n"
@@ -165,12 +211,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 
 pub fn run_worker(args: WorkerArgs) -> anyhow::Result<Outcome> {
     let (node, data, database) = args.common.resolve()?;
-    let config = args.common.worker(&node, &data);
+    let config = args
+        .common
+        .worker(&node, &data, args.common.sandbox("worker")?);
     runtime()?.block_on(async {
         let store = service::open(&database, &data).await?;
-        tracing::warn!(
-            "builds are not sandboxed: submitted build scripts run with this worker's rights"
-        );
         crate::output::print_text(&format!("casper-repro worker: {} started\n", config.owner))?;
         service::run_worker(store, config, service::shutdown_signal()).await?;
         anyhow::Ok(())
