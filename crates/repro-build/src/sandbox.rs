@@ -33,6 +33,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::BuildError;
 use crate::exec::{HostEnv, Invocation};
 
+pub mod landlock;
+
 /// The sandbox's limits beyond [`crate::Limits`] (wall clock, address space).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxConfig {
@@ -42,6 +44,9 @@ pub struct SandboxConfig {
     pub max_disk_bytes: u64,
     /// Largest file the build may write.
     pub max_file_bytes: u64,
+    /// A program whose `__landlock-exec` subcommand applies [`landlock`] and executes cargo
+    /// (`casper-repro` passes itself); `None`: bubblewrap alone.
+    pub landlock_helper: Option<PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -50,6 +55,7 @@ impl Default for SandboxConfig {
             max_processes: 1024,
             max_disk_bytes: 16 << 30,
             max_file_bytes: 4 << 30,
+            landlock_helper: None,
         }
     }
 }
@@ -64,6 +70,8 @@ pub struct SandboxInfo {
     pub max_processes: u32,
     pub max_disk_bytes: u64,
     pub max_file_bytes: u64,
+    /// What Landlock enforced inside, as the helper reported it (or why it was not used).
+    pub landlock: String,
 }
 
 fn unavailable(reason: impl Into<String>) -> BuildError {
@@ -176,6 +184,8 @@ pub(crate) struct Sandbox {
     /// The private target directory and where it is mounted (the shared target's path).
     target: (PathBuf, PathBuf),
     ro: Vec<PathBuf>,
+    /// The helper's status file, in a directory the build cannot write once Landlock is on.
+    landlock_report: Option<PathBuf>,
     last_disk_check: Instant,
 }
 
@@ -200,6 +210,21 @@ impl Sandbox {
         for sub in ["registry", "git", "config.toml", "config"] {
             ro.push(host.cargo_home.join(sub));
         }
+        let landlock_report = match &cfg.landlock_helper {
+            Some(helper) => {
+                if !helper.is_file() {
+                    return Err(unavailable(format!(
+                        "the Landlock helper {} does not exist",
+                        helper.display()
+                    )));
+                }
+                ro.push(helper.clone());
+                let dir = work.with_extension("landlock");
+                fs_err::create_dir_all(&dir)?;
+                Some(dir.join("status"))
+            }
+            None => None,
+        };
         Ok(Sandbox {
             cfg: cfg.clone(),
             cgroup,
@@ -207,6 +232,7 @@ impl Sandbox {
             work: work.to_path_buf(),
             target: (private, target_dir.to_path_buf()),
             ro,
+            landlock_report,
             last_disk_check: Instant::now(),
         })
     }
@@ -223,6 +249,10 @@ impl Sandbox {
             max_processes: self.cfg.max_processes,
             max_disk_bytes: self.cfg.max_disk_bytes,
             max_file_bytes: self.cfg.max_file_bytes,
+            landlock: match &self.landlock_report {
+                Some(r) => landlock::read_report(r),
+                None => "not used (no helper given)".into(),
+            },
         }
     }
 
@@ -265,6 +295,12 @@ impl Sandbox {
             self.target.0.display().to_string(),
             self.target.1.display().to_string(),
         ]);
+        if let Some(report) = &self.landlock_report
+            && let Some(dir) = report.parent()
+        {
+            let d = dir.display().to_string();
+            args.extend(["--bind".into(), d.clone(), d]);
+        }
         args.extend([
             "--chdir".into(),
             inv.cwd.display().to_string(),
@@ -272,9 +308,40 @@ impl Sandbox {
             "TMPDIR".into(),
             "/tmp".into(),
             "--".into(),
-            inv.program.display().to_string(),
         ]);
-        args.extend(inv.args.iter().cloned());
+        match (&self.cfg.landlock_helper, &self.landlock_report) {
+            (Some(helper), Some(report)) => {
+                let mut read: Vec<PathBuf> =
+                    ["/usr", "/etc", "/proc", "/bin", "/sbin", "/lib", "/lib64"]
+                        .iter()
+                        .map(PathBuf::from)
+                        .collect();
+                read.extend(self.ro.iter().cloned());
+                let plan = landlock::Plan {
+                    report: report.clone(),
+                    read,
+                    write: vec![
+                        self.work.clone(),
+                        self.target.1.clone(),
+                        PathBuf::from("/tmp"),
+                        PathBuf::from("/dev"),
+                    ],
+                    program: inv.program.clone().into(),
+                    args: inv.args.iter().map(Into::into).collect(),
+                };
+                args.push(helper.display().to_string());
+                args.push("__landlock-exec".into());
+                args.extend(
+                    plan.to_args()
+                        .into_iter()
+                        .map(|a| a.to_string_lossy().into_owned()),
+                );
+            }
+            _ => {
+                args.push(inv.program.display().to_string());
+                args.extend(inv.args.iter().cloned());
+            }
+        }
         let mut env: BTreeMap<String, String> = inv.env.clone();
         // bwrap and prlimit are found on the host's PATH; the build gets the same PATH.
         env.entry("PATH".into())
@@ -445,8 +512,10 @@ pub(crate) fn classify_failure(
     limits: crate::Limits,
 ) -> Result<(), BuildError> {
     let first = f.stderr.lines().next().unwrap_or_default();
-    if first.starts_with("bwrap:")
-        || first.starts_with("prlimit:")
+    // The sandbox's own tools, or the Landlock helper, failed before the build started.
+    if ["bwrap:", "prlimit:", "setpriv:", "casper-repro-sandbox:"]
+        .iter()
+        .any(|p| first.starts_with(p))
         || f.stderr.contains("casper-repro-sandbox:")
     {
         return Err(unavailable(first.trim().to_owned()));
@@ -458,7 +527,11 @@ pub(crate) fn classify_failure(
         } => {
             let denied = DENIALS
                 .iter()
-                .find(|(needles, _)| needles.iter().any(|n| f.stderr.contains(n)))
+                .find(|(needles, _)| {
+                    needles
+                        .iter()
+                        .any(|all| all.iter().all(|n| f.stderr.contains(n)))
+                })
                 .map(|(_, what)| format!(": {what}"))
                 .unwrap_or_default();
             Err(BuildError::SandboxedCompileFailed {
@@ -471,30 +544,37 @@ pub(crate) fn classify_failure(
     }
 }
 
-/// What the sandbox refused, by the error a program gets for it.
-const DENIALS: &[(&[&str], &str)] = &[
+/// What the sandbox refused, by the errors a program gets for it: each entry holds
+/// alternatives, each alternative strings that must all appear.
+type Denial = (&'static [&'static [&'static str]], &'static str);
+
+const DENIALS: &[Denial] = &[
     (
         &[
-            "Network is unreachable",
-            "os error 101",
-            "code: 101,",
-            "os error 111",
-            "code: 111,",
-            "failed to lookup address",
-            "Temporary failure in name resolution",
+            &["Network is unreachable"],
+            &["os error 101"],
+            &["code: 101,"],
+            &["os error 111"],
+            &["code: 111,"],
+            &["failed to lookup address"],
+            &["Temporary failure in name resolution"],
+            &["Could not resolve host"],
+            // Landlock refuses the connect itself.
+            &["connect", "Permission denied"],
+            &["Connect", "PermissionDenied"],
         ],
         "a build script or proc-macro tried to reach the network, which the sandbox does not have",
     ),
     (
-        &["Read-only file system", "os error 30", "code: 30,"],
+        &[&["Read-only file system"], &["os error 30"], &["code: 30,"]],
         "a build script or proc-macro tried to write to a read-only path (only the source copy and the target directory are writable)",
     ),
     (
         &[
-            "No such file or directory (os error 2)",
-            "code: 2, kind: NotFound",
-            "Permission denied (os error 13)",
-            "code: 13, kind: PermissionDenied",
+            &["No such file or directory (os error 2)"],
+            &["code: 2, kind: NotFound"],
+            &["Permission denied (os error 13)"],
+            &["code: 13, kind: PermissionDenied"],
         ],
         "a build script or proc-macro tried to use a path that is not in the sandbox",
     ),

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
+
 use crate::repro_build::recipe::RecipeRecord;
 use crate::repro_build::sandbox::SandboxConfig;
 use crate::repro_build::{BuildRequest, CacheConfig, HostEnv};
@@ -119,6 +121,11 @@ impl BuildOpts {
                 .unwrap_or_else(|| host.home.join(".cache"))
                 .join("casper-repro")
         });
+        let landlock_helper = if self.sandbox {
+            Some(std::env::current_exe().context("finding this program for the sandbox")?)
+        } else {
+            None
+        };
         let opts = BuildOptions {
             toolchain: self.toolchain.clone(),
             target: self.target.clone(),
@@ -141,6 +148,8 @@ impl BuildOpts {
             sandbox: self.sandbox.then(|| SandboxConfig {
                 max_processes: self.process_limit.max(1),
                 max_disk_bytes: self.disk_limit.max(1) << 20,
+                // This program applies Landlock inside the sandbox (`__landlock-exec`).
+                landlock_helper,
                 ..SandboxConfig::default()
             }),
             cache: CacheConfig {

@@ -63,6 +63,9 @@ enum Command {
     Serve(Box<cmd::serve::Args>),
     #[command(about = cmd::serve::WORKER_ABOUT)]
     Worker(Box<cmd::serve::WorkerArgs>),
+    /// The build sandbox's Landlock layer (run by the sandbox, not by hand).
+    #[command(name = "__landlock-exec", hide = true)]
+    LandlockExec(cmd::landlock_exec::Args),
 }
 
 /// What a subcommand decided; the exit code follows from it.
@@ -76,10 +79,20 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.global);
-    let result = match cli.command {
+    match cli.command {
+        // Inside the build sandbox, in front of cargo: no logging, nothing on stdout.
+        Command::LandlockExec(args) => cmd::landlock_exec::run(args),
+        command => {
+            init_logging(&cli.global);
+            exit_code(run(command, &cli.global))
+        }
+    }
+}
+
+fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    match command {
         Command::Build(args) => cmd::build::run(*args),
-        Command::Replay(args) => cmd::replay::run(args, cli.global.verbose > 0),
+        Command::Replay(args) => cmd::replay::run(args, global.verbose > 0),
         Command::Protocols(args) => cmd::protocols::run(args),
         Command::Diff(args) => cmd::diff::run(args),
         Command::Inspect(args) => cmd::inspect::run(args),
@@ -87,7 +100,13 @@ fn main() -> ExitCode {
         Command::Fetch(args) => cmd::fetch::run(args),
         Command::Serve(args) => cmd::serve::run(*args),
         Command::Worker(args) => cmd::serve::run_worker(*args),
-    };
+        Command::LandlockExec(_) => Err(anyhow::anyhow!(
+            "__landlock-exec is run by the build sandbox only"
+        )),
+    }
+}
+
+fn exit_code(result: anyhow::Result<Outcome>) -> ExitCode {
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Negative) => ExitCode::from(1),

@@ -320,9 +320,104 @@ fn a_sandboxed_build_is_byte_identical() {
         "{prov}"
     );
     assert!(
+        prov["sandbox"]["landlock"]
+            .as_str()
+            .unwrap()
+            .starts_with("fully enforced"),
+        "{prov}"
+    );
+    assert!(
         prov["sandbox"]["bwrap"]
             .as_str()
             .unwrap()
             .starts_with("bubblewrap ")
+    );
+}
+
+/// The second layer alone, outside bubblewrap, where everything is visible: the Landlock helper
+/// lets the program read only the read-only paths, write only the writable ones, and make no TCP
+/// connection; the same commands without it succeed.
+#[test]
+fn landlock_alone_confines_a_program() {
+    let work = tempfile::tempdir().unwrap();
+    let secret = work.path().join("secret.txt");
+    fs_err::write(&secret, "s3cr3t").unwrap();
+    let rw = work.path().join("rw");
+    fs_err::create_dir_all(&rw).unwrap();
+    let status_dir = work.path().join("status");
+    fs_err::create_dir_all(&status_dir).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+
+    let confined = |script: &str| {
+        Command::new(env!("CARGO_BIN_EXE_casper-repro"))
+            .arg("__landlock-exec")
+            .arg("--report")
+            .arg(status_dir.join("status"))
+            .args([
+                "--ro", "/usr", "--ro", "/etc", "--ro", "/bin", "--ro", "/lib", "--ro", "/lib64",
+            ])
+            .arg("--rw")
+            .arg(&rw)
+            .args(["--rw", "/dev", "--", "/bin/bash", "-c", script])
+            .output()
+            .unwrap()
+    };
+    let free = |script: &str| {
+        Command::new("/bin/bash")
+            .args(["-c", script])
+            .output()
+            .unwrap()
+    };
+    let read = format!("cat {}", secret.display());
+    let write_ok = format!("echo ok > {}/x", rw.display());
+    let write_out = format!("echo no > {}/y", work.path().display());
+    let connect = format!("echo hi > /dev/tcp/127.0.0.1/{port}");
+
+    // Without the layer: all four work (the listener gets one connection).
+    for s in [&read, &write_ok, &write_out, &connect] {
+        let o = free(s);
+        assert!(o.status.success(), "{s}: {}", stderr(&o));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(listener.accept().is_ok(), "the unconfined connection");
+    fs_err::remove_file(rw.join("x")).unwrap();
+    fs_err::remove_file(work.path().join("y")).unwrap();
+
+    // With it: only the write under --rw.
+    let o = confined(&read);
+    assert!(
+        !o.status.success() && stderr(&o).contains("Permission denied"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("s3cr3t"));
+    let o = confined(&write_ok);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(rw.join("x").is_file());
+    let o = confined(&write_out);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    assert!(!work.path().join("y").exists());
+    let o = confined(&connect);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        listener.accept().is_err(),
+        "a confined connection got through"
+    );
+    let status = fs_err::read_to_string(status_dir.join("status")).unwrap();
+    assert!(status.starts_with("fully enforced"), "{status}");
+
+    // A malformed plan is refused, not run.
+    let o = Command::new(env!("CARGO_BIN_EXE_casper-repro"))
+        .args(["__landlock-exec", "--ro", "/usr", "--", "/bin/true"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).starts_with("casper-repro-sandbox: no --report"),
+        "{}",
+        stderr(&o)
     );
 }

@@ -4,6 +4,7 @@ pub mod build;
 pub mod diff;
 pub mod fetch;
 pub mod inspect;
+pub mod landlock_exec;
 pub mod protocols;
 pub mod replay;
 pub mod serve;

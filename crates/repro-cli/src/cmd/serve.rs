@@ -109,6 +109,10 @@ impl Common {
         Ok(Some(SandboxConfig {
             max_processes: self.process_limit.max(1),
             max_disk_bytes: self.disk_limit.max(1) << 20,
+            // This program applies Landlock inside the sandbox (`__landlock-exec`).
+            landlock_helper: Some(
+                std::env::current_exe().context("finding this program for the sandbox")?,
+            ),
             ..SandboxConfig::default()
         }))
     }
