@@ -96,6 +96,18 @@ impl HostEnv {
     }
 }
 
+/// `env` for a cargo step that runs before, and outside, the sandbox (metadata, fetch, lock
+/// resolution, vendoring): a project's `.cargo/config.toml` may name programs for cargo to run in
+/// front of rustc (`build.rustc-wrapper`, `build.rustc-workspace-wrapper`), and cargo runs rustc
+/// while it resolves and fetches. The empty value overrides the config: no wrapper there
+/// (`build.rustc` is overridden by `RUSTC`, which every cargo step gets). Not for the compile
+/// step: cargo hashes the wrapper setting into `-C metadata`, so an empty one changes the output.
+pub(crate) fn without_wrappers(mut env: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    env.insert("RUSTC_WRAPPER".into(), String::new());
+    env.insert("RUSTC_WORKSPACE_WRAPPER".into(), String::new());
+    env
+}
+
 /// Limits on a child build.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

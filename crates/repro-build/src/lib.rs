@@ -504,7 +504,9 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
     }
 
     // Package set.
-    let meta = cargo_metadata(&tc, &crate_copy, &env, access)?;
+    // Steps before the compile run outside any sandbox: no program of the project's config.
+    let outside_env = exec::without_wrappers(env.clone());
+    let meta = cargo_metadata(&tc, &crate_copy, &outside_env, access)?;
     let own_name = source::read_manifest(&crate_copy.join("Cargo.toml"))?
         .get("package")
         .and_then(|p| p.get("name"))
@@ -552,7 +554,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-    let fetch = Invocation::new(tc.cargo(), &crate_copy, env.clone())
+    let fetch = Invocation::new(tc.cargo(), &crate_copy, outside_env.clone())
         .args(reg_flags.clone())
         .args(["fetch", "--locked"]);
     if !req.offline || access == RegistryAccess::Vendored {

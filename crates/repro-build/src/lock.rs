@@ -367,7 +367,7 @@ fn resolve_as_of(
             ));
         }
         write_index_as_of(host, &overlay, publish_time, &required)?;
-        let out = Invocation::new(resolver.cargo(), ws, host.base_env())
+        let out = Invocation::new(resolver.cargo(), ws, resolver.env(host))
             .args([
                 "generate-lockfile",
                 "-Zunstable-options",
@@ -411,7 +411,7 @@ fn fetch_index_entry(
             toml::Value::String(name.to_owned())
         ),
     )?;
-    let out = Invocation::new(resolver.cargo(), &dir, host.base_env())
+    let out = Invocation::new(resolver.cargo(), &dir, resolver.env(host))
         .args(["generate-lockfile"])
         .output()?;
     if !out.success {
@@ -521,7 +521,7 @@ pub fn reconstruct(
     publish_time: &str,
     target_cargo_minor: u32,
 ) -> Result<Reconstruction, BuildError> {
-    let env = host.base_env();
+    let env = resolver.env(host);
     let fail = |reason: &str, stderr: &str| BuildError::LockReconstruction {
         lock_at: publish_time.into(),
         reason: reason.into(),
@@ -650,7 +650,7 @@ fn downgrade_after_cutoff(
                 .collect();
             candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
             for (_, candidate) in candidates.iter().take(12) {
-                let out = Invocation::new(resolver.cargo(), ws, host.base_env())
+                let out = Invocation::new(resolver.cargo(), ws, resolver.env(host))
                     .args(["update", "-Zunstable-options", "-p"])
                     .arg(format!("{name}@{vers}"))
                     .args(["--precise", &candidate.vers])
@@ -831,7 +831,7 @@ pub fn vendor(
     config_root: &Path,
 ) -> Result<(), BuildError> {
     // `cargo vendor` needs a lock its own cargo reads; work on a copy of the manifest's lock.
-    let out = Invocation::new(resolver.cargo(), ws, host.base_env())
+    let out = Invocation::new(resolver.cargo(), ws, resolver.env(host))
         .args([
             "vendor",
             "--versioned-dirs",

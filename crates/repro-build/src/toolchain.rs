@@ -101,6 +101,15 @@ impl Toolchain {
     pub fn cargo(&self) -> PathBuf {
         self.bin_dir.join("cargo")
     }
+    /// The environment of a cargo step of this toolchain that compiles nothing (lock
+    /// resolution, vendoring): the host's base, this toolchain's rustc named explicitly
+    /// (`RUSTC`) and no rustc wrapper, so that a project's `.cargo/config.toml` cannot make cargo
+    /// run a program of its own.
+    pub fn env(&self, host: &crate::HostEnv) -> std::collections::BTreeMap<String, String> {
+        let mut env = host.base_env();
+        env.insert("RUSTC".into(), self.rustc().display().to_string());
+        crate::exec::without_wrappers(env)
+    }
     /// `(minor, is_nightly)` of cargo, from `cargo -V` (e.g. `cargo 1.68.0-nightly (…)`).
     pub fn cargo_minor(&self) -> (u32, bool) {
         parse_cargo_version(&self.cargo_v)

@@ -421,3 +421,61 @@ fn landlock_alone_confines_a_program() {
         stderr(&o)
     );
 }
+
+/// A project's `.cargo/config.toml` can name programs for cargo to run in front of rustc, and
+/// cargo runs rustc while it resolves and fetches, which happens before the sandbox. There, none
+/// may run: plain cargo on the same project does run the project's wrapper (the config is live);
+/// `casper-repro build --sandbox` runs it only inside the sandbox, where the marker directory
+/// outside does not exist, so no marker appears.
+#[test]
+fn a_project_s_cargo_config_runs_nothing_outside_the_sandbox() {
+    let work = tempfile::tempdir().unwrap();
+    let marker_dir = work.path().join("ran");
+    fs_err::create_dir_all(&marker_dir).unwrap();
+    let krate = hostile(work.path(), "");
+    let script = krate.join("tools/wrapper.sh");
+    fs_err::create_dir_all(script.parent().unwrap()).unwrap();
+    fs_err::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$@\" > {}/$$\nexec \"$@\"\n",
+            marker_dir.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    fs_err::create_dir_all(krate.join(".cargo")).unwrap();
+    fs_err::write(
+        krate.join(".cargo/config.toml"),
+        "[build]\nrustc-wrapper = \"tools/wrapper.sh\"\nrustc-workspace-wrapper = \"tools/wrapper.sh\"\n",
+    )
+    .unwrap();
+    // The config is live: plain cargo runs the wrapper.
+    let plain = Command::new("cargo")
+        .args(["+1.95.0", "metadata", "--format-version", "1"])
+        .current_dir(&krate)
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .output()
+        .unwrap();
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    assert!(
+        fs_err::read_dir(&marker_dir).unwrap().count() > 0,
+        "plain cargo ran the project's wrapper"
+    );
+    fs_err::remove_dir_all(&marker_dir).unwrap();
+    fs_err::create_dir_all(&marker_dir).unwrap();
+
+    let sandboxed = build(work.path(), &krate, true, &[]);
+    assert!(sandboxed.status.success(), "{}", stderr(&sandboxed));
+    let ran: Vec<_> = fs_err::read_dir(&marker_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| fs_err::read_to_string(e.path()).unwrap())
+        .collect();
+    assert_eq!(
+        ran,
+        Vec::<String>::new(),
+        "the project's wrapper ran outside the sandbox"
+    );
+}
