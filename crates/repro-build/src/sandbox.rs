@@ -184,8 +184,9 @@ pub(crate) struct Sandbox {
     /// The private target directory and where it is mounted (the shared target's path).
     target: (PathBuf, PathBuf),
     ro: Vec<PathBuf>,
-    /// The helper's status file, in a directory the build cannot write once Landlock is on.
-    landlock_report: Option<PathBuf>,
+    /// The helper's status file, in a directory the build cannot write once Landlock is on
+    /// (removed with the sandbox).
+    landlock_report: Option<(tempfile::TempDir, PathBuf)>,
     last_disk_check: Instant,
 }
 
@@ -219,9 +220,11 @@ impl Sandbox {
                     )));
                 }
                 ro.push(helper.clone());
-                let dir = work.with_extension("landlock");
-                fs_err::create_dir_all(&dir)?;
-                Some(dir.join("status"))
+                let dir = tempfile::Builder::new()
+                    .prefix("landlock-")
+                    .tempdir_in(work.parent().unwrap_or(work))?;
+                let status = dir.path().join("status");
+                Some((dir, status))
             }
             None => None,
         };
@@ -250,7 +253,7 @@ impl Sandbox {
             max_disk_bytes: self.cfg.max_disk_bytes,
             max_file_bytes: self.cfg.max_file_bytes,
             landlock: match &self.landlock_report {
-                Some(r) => landlock::read_report(r),
+                Some((_, r)) => landlock::read_report(r),
                 None => "not used (no helper given)".into(),
             },
         }
@@ -295,10 +298,8 @@ impl Sandbox {
             self.target.0.display().to_string(),
             self.target.1.display().to_string(),
         ]);
-        if let Some(report) = &self.landlock_report
-            && let Some(dir) = report.parent()
-        {
-            let d = dir.display().to_string();
+        if let Some((dir, _)) = &self.landlock_report {
+            let d = dir.path().display().to_string();
             args.extend(["--bind".into(), d.clone(), d]);
         }
         args.extend([
@@ -310,7 +311,7 @@ impl Sandbox {
             "--".into(),
         ]);
         match (&self.cfg.landlock_helper, &self.landlock_report) {
-            (Some(helper), Some(report)) => {
+            (Some(helper), Some((_, report))) => {
                 let mut read: Vec<PathBuf> =
                     ["/usr", "/etc", "/proc", "/bin", "/sbin", "/lib", "/lib64"]
                         .iter()

@@ -332,6 +332,13 @@ fn a_sandboxed_build_is_byte_identical() {
             .unwrap()
             .starts_with("bubblewrap ")
     );
+    // Nothing of the sandbox is left in the cache's work directory.
+    let left: Vec<_> = fs_err::read_dir(work.path().join("cache/work"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// The second layer alone, outside bubblewrap, where everything is visible: the Landlock helper
