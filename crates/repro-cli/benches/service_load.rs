@@ -202,6 +202,7 @@ async fn seed(store: &Store, n: usize, seeders: usize) -> Result<Vec<i64>, Strin
                         archive: &archive,
                         max_attempts: 3,
                         git: None,
+                        toolchain: None,
                     })
                     .await
                     .map_err(|e| format!("seeding: {e}"))?;

@@ -63,6 +63,8 @@ enum Command {
     Serve(Box<cmd::serve::Args>),
     #[command(about = cmd::serve::WORKER_ABOUT)]
     Worker(Box<cmd::serve::WorkerArgs>),
+    #[command(about = cmd::batch::ABOUT)]
+    Batch(cmd::batch::Args),
     /// The build sandbox's Landlock layer (run by the sandbox, not by hand).
     #[command(name = "__landlock-exec", hide = true)]
     LandlockExec(cmd::landlock_exec::Args),
@@ -100,6 +102,7 @@ fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcome> {
         Command::Fetch(args) => cmd::fetch::run(args),
         Command::Serve(args) => cmd::serve::run(*args),
         Command::Worker(args) => cmd::serve::run_worker(*args),
+        Command::Batch(args) => cmd::batch::run(args),
         Command::LandlockExec(_) => Err(anyhow::anyhow!(
             "__landlock-exec is run by the build sandbox only"
         )),

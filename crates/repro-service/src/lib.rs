@@ -9,6 +9,9 @@
 //!   blobs, lookups;
 //! - [`job`]: one verification, from the stored archive to an outcome (what the service chose,
 //!   the report, the rebuilt binary, the logs);
+//! - [`batch`]: many submissions queued at once and followed as one (progress, rate, ETA);
+//! - [`client`]: the command line's side of batches (the batch file, packing sources, the API
+//!   calls);
 //! - [`worker`]: claims jobs, keeps their leases alive, runs them a bounded number at a time,
 //!   stops gracefully;
 //! - [`server`]: the HTTP API (codeverifier and native, with its OpenAPI document [`openapi`]);
@@ -18,6 +21,8 @@
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 pub mod archive;
+pub mod batch;
+pub mod client;
 pub mod codeverifier;
 pub mod git;
 pub mod job;

@@ -23,6 +23,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/", get(index))
         .route("/submit", post(submit_form))
         .route("/jobs/{id}", get(job_page))
+        .route("/batches/{id}", get(batch_page))
         .route("/jobs/{id}/source/{*path}", get(source_page))
 }
 
@@ -157,6 +158,87 @@ async fn load(state: &AppState, id: &str) -> Result<Job, ApiError> {
         .job(n)
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "NotFound", format!("no job {n}")))
+}
+
+async fn batch_page(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let id = match id.parse::<i64>() {
+        Ok(id) => id,
+        Err(_) => {
+            return error_page(ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!("`{id}` is not a batch number"),
+            ));
+        }
+    };
+    match crate::server::batch_doc(&state, id).await {
+        Ok(doc) => render_batch(&doc),
+        Err(e) => error_page(e),
+    }
+}
+
+/// A batch's progress: counts, a progress bar, rate and ETA, and every job with its outcome.
+/// Refreshes itself until every job has finished.
+fn render_batch(d: &crate::batch::BatchDoc) -> Response {
+    let finished = d.verified + d.failed;
+    let mut b = String::new();
+    let _ = write!(
+        b,
+        "<p><progress max=\"{total}\" value=\"{finished}\">{finished}/{total}</progress> \
+         {finished} of {total} finished</p>\
+         <table class=\"counts\"><tr><th>Verified</th><th>Failed</th><th>Running</th>\
+         <th>Waiting</th><th>Rate</th><th>ETA</th></tr>\
+         <tr><td id=\"verified\">{v}</td><td id=\"failed\">{f}</td><td id=\"running\">{r}</td>\
+         <td id=\"waiting\">{w}</td><td id=\"rate\">{rate}</td><td id=\"eta\">{eta}</td></tr></table>",
+        total = d.total,
+        v = d.verified,
+        f = d.failed,
+        r = d.running,
+        w = d.waiting,
+        rate = d
+            .rate_per_minute
+            .map(|r| format!("{r:.1} per minute"))
+            .unwrap_or_else(|| "-".into()),
+        eta = if d.done {
+            "done".to_owned()
+        } else {
+            d.eta_seconds
+                .map(crate::batch::human_duration)
+                .unwrap_or_else(|| "-".into())
+        },
+    );
+    b.push_str(
+        "<table><tr><th>#</th><th>Job</th><th>Transaction</th><th>Toolchain</th><th>Status</th>\
+         <th>Verdict or error</th></tr>",
+    );
+    for j in &d.jobs {
+        let outcome = match (&j.verdict, &j.error) {
+            (Some(v), _) => esc(v),
+            (None, Some(e)) => format!("<strong>{}</strong> {}", esc(&e.code), esc(&e.description)),
+            _ => String::new(),
+        };
+        let _ = write!(
+            b,
+            "<tr><td>{pos}</td><td><a href=\"/jobs/{id}\">{id}</a></td>\
+             <td class=\"hash\"><code>{tx}</code></td><td>{tc}</td><td>{st}</td><td>{outcome}</td></tr>",
+            pos = j.position,
+            id = j.id,
+            tx = esc(&j.transaction),
+            tc = esc(j.toolchain.as_deref().unwrap_or("(inferred)")),
+            st = badge(j.status),
+        );
+    }
+    b.push_str("</table>");
+    let _ = write!(
+        b,
+        "<p><a href=\"{}\">This batch as JSON</a></p>",
+        esc(&d.links.this)
+    );
+    let title = match &d.name {
+        Some(n) => format!("Batch {} · {n}", d.id),
+        None => format!("Batch {}", d.id),
+    };
+    page(&title, !d.done, &b).into_response()
 }
 
 async fn job_page(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {

@@ -44,6 +44,10 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Which git repositories may be fetched (none by default).
     pub git: GitPolicy,
+    /// Jobs in one batch.
+    pub max_batch_jobs: usize,
+    /// Bytes of one batch request (its archives, base64, and the JSON around them).
+    pub max_batch_bytes: usize,
 }
 
 impl Config {
@@ -56,6 +60,8 @@ impl Config {
             node_timeout: Duration::from_secs(30),
             public_url: None,
             git: GitPolicy::default(),
+            max_batch_jobs: 1000,
+            max_batch_bytes: 256 << 20,
         }
     }
 }
@@ -121,6 +127,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/verification/{hash}/logs", get(cv_logs))
         .route("/api/v1/jobs", post(api_submit))
         .route("/api/v1/jobs/{id}", get(api_job))
+        .route(
+            "/api/v1/batches",
+            post(api_batch_submit).layer(DefaultBodyLimit::max(state.config.max_batch_bytes)),
+        )
+        .route("/api/v1/batches/{id}", get(api_batch))
         .route("/api/v1/jobs/{id}/report", get(api_report))
         .route("/api/v1/jobs/{id}/reverify", post(api_reverify))
         .route("/api/v1/lookup/{kind}/{hash}", get(api_lookup))
@@ -206,8 +217,45 @@ fn git_error(e: GitError) -> ApiError {
     ApiError::new(status, code, e.to_string())
 }
 
+/// A submission that passed every check, ready to be stored.
+#[derive(Debug)]
+pub struct Checked {
+    /// The transaction hash as stored (lowercase hex).
+    pub key: String,
+    pub source_digest: String,
+    pub archive: Vec<u8>,
+    pub git: Option<GitSource>,
+    /// The toolchain the project pins, if it pins one.
+    pub toolchain: Option<String>,
+}
+
+impl Checked {
+    fn new_job(&self, max_attempts: i64) -> NewJob<'_> {
+        NewJob {
+            tx_hash: &self.key,
+            source_digest: &self.source_digest,
+            archive: &self.archive,
+            max_attempts,
+            git: self.git.as_ref(),
+            toolchain: self.toolchain.as_deref(),
+        }
+    }
+}
+
 /// Checks a submission and queues it: (job id, newly queued).
 pub async fn submit(state: &AppState, hash: &str, source: Source) -> ApiResult<(i64, bool)> {
+    let checked = check(state, hash, source).await?;
+    let (id, new) = state
+        .store
+        .submit(&checked.new_job(state.config.max_attempts))
+        .await?;
+    tracing::info!(job = id, tx = %checked.key, new, "submission");
+    Ok((id, new))
+}
+
+/// Checks a submission completely (the hash, the source, the transaction on the node) without
+/// storing anything.
+pub async fn check(state: &AppState, hash: &str, source: Source) -> ApiResult<Checked> {
     let (requested, key) = tx_key(hash)?;
     let (archive_bytes, git) = match source {
         Source::Archive(a) => (a, None),
@@ -216,11 +264,16 @@ pub async fn submit(state: &AppState, hash: &str, source: Source) -> ApiResult<(
     let limits = state.config.limits;
     let scratch_root = state.config.data.join("incoming");
     // The archive, unpacked within limits into a scratch directory that is then removed.
-    let (archive_bytes, unpacked) = tokio::task::spawn_blocking(move || {
+    let (archive_bytes, unpacked, toolchain) = tokio::task::spawn_blocking(move || {
         fs_err::create_dir_all(&scratch_root).map_err(ApiError::internal)?;
         let scratch = tempfile::tempdir_in(&scratch_root).map_err(ApiError::internal)?;
         let r = archive::unpack(&archive_bytes, scratch.path(), &limits);
-        Ok::<_, ApiError>((archive_bytes, r))
+        // The pin, for grouping jobs by toolchain; a bad pin file is the build's to report.
+        let toolchain = r
+            .is_ok()
+            .then(|| pinned_toolchain(scratch.path()))
+            .flatten();
+        Ok::<_, ApiError>((archive_bytes, r, toolchain))
     })
     .await
     .map_err(ApiError::internal)??;
@@ -251,18 +304,21 @@ pub async fn submit(state: &AppState, hash: &str, source: Source) -> ApiResult<(
         };
         return Err(ApiError::new(status, r.code.as_str(), r.description));
     }
-    let (id, new) = state
-        .store
-        .submit(&NewJob {
-            tx_hash: &key,
-            source_digest: &unpacked.digest,
-            archive: &archive_bytes,
-            max_attempts: state.config.max_attempts,
-            git: git.as_ref(),
-        })
-        .await?;
-    tracing::info!(job = id, tx = %key, new, files = unpacked.files, "submission");
-    Ok((id, new))
+    Ok(Checked {
+        key,
+        source_digest: unpacked.digest,
+        archive: archive_bytes,
+        git,
+        toolchain,
+    })
+}
+
+/// The channel the unpacked project's rust-toolchain file pins, if any.
+fn pinned_toolchain(root: &std::path::Path) -> Option<String> {
+    repro_verify::repro_build::toolchain::find_pin(root, root)
+        .ok()
+        .flatten()
+        .map(|(channel, _)| channel)
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiResult<T> {
@@ -438,23 +494,110 @@ struct ApiSubmit {
     git: Option<GitSource>,
 }
 
+/// `POST /api/v1/batches`: `{name?, jobs: [{hash, archive | git}, …]}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiBatch {
+    name: Option<String>,
+    jobs: Vec<ApiSubmit>,
+}
+
+fn source_of(archive: Option<String>, git: Option<GitSource>) -> ApiResult<Source> {
+    match (archive, git) {
+        (Some(a), None) => Ok(Source::Archive(decode_archive(&a)?)),
+        (None, Some(g)) => Ok(Source::Git(g)),
+        _ => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "give exactly one source: `archive` (base64 of a tar.gz) or `git` ({url, commit, path})",
+        )),
+    }
+}
+
+/// Every job of the batch is checked as a single submission would be; the first that fails the
+/// checks refuses the whole batch (named by its position), and nothing is stored. Then the
+/// batch and all its jobs are stored in one transaction.
+async fn api_batch_submit(
+    State(state): State<Arc<AppState>>,
+    raw: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let raw = body(raw)?;
+    let req: ApiBatch = parse_json(&raw, "a batch {name?, jobs: [{hash, archive or git}]}")?;
+    let bad = |d: String| ApiError::new(StatusCode::BAD_REQUEST, "BadRequest", d);
+    if req.jobs.is_empty() {
+        return Err(bad("the batch has no jobs".into()));
+    }
+    if req.jobs.len() > state.config.max_batch_jobs {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BadRequest",
+            format!(
+                "the batch has {} jobs; this server takes at most {} in one batch: split it",
+                req.jobs.len(),
+                state.config.max_batch_jobs
+            ),
+        ));
+    }
+    if req.name.as_ref().is_some_and(|n| n.len() > 200) {
+        return Err(bad("the batch's name is longer than 200 bytes".into()));
+    }
+    let mut checked = Vec::with_capacity(req.jobs.len());
+    for (i, job) in req.jobs.into_iter().enumerate() {
+        let hash = job.hash;
+        let item = async {
+            let source = source_of(job.archive, job.git)?;
+            check(&state, &hash, source).await
+        };
+        checked.push(item.await.map_err(|mut e| {
+            e.description = format!("job {i} (`{hash}`): {}", e.description);
+            e
+        })?);
+    }
+    let jobs: Vec<NewJob<'_>> = checked
+        .iter()
+        .map(|c| c.new_job(state.config.max_attempts))
+        .collect();
+    let (id, queued) = state.store.submit_batch(req.name.as_deref(), &jobs).await?;
+    let new = queued.iter().filter(|q| q.1).count();
+    tracing::info!(batch = id, jobs = jobs.len(), new, "batch queued");
+    let doc = batch_doc(&state, id).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(doc)).into_response())
+}
+
+/// A batch's progress document.
+pub async fn batch_doc(state: &AppState, id: i64) -> ApiResult<crate::batch::BatchDoc> {
+    let batch = state.store.batch(id).await?.ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "NotFound", format!("no batch {id}"))
+    })?;
+    let jobs = state.store.batch_jobs(id).await?;
+    Ok(crate::batch::progress(
+        &batch,
+        &jobs,
+        crate::store::now_ms(),
+    ))
+}
+
+async fn api_batch(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = id.parse::<i64>().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("`{id}` is not a batch number"),
+        )
+    })?;
+    Ok(axum::Json(batch_doc(&state, id).await?).into_response())
+}
+
 async fn api_submit(
     State(state): State<Arc<AppState>>,
     raw: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let raw = body(raw)?;
     let req: ApiSubmit = parse_json(&raw, "a submission {hash, archive or git}")?;
-    let source = match (req.archive, req.git) {
-        (Some(a), None) => Source::Archive(decode_archive(&a)?),
-        (None, Some(g)) => Source::Git(g),
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "give exactly one source: `archive` (base64 of a tar.gz) or `git` ({url, commit, path})",
-            ));
-        }
-    };
+    let source = source_of(req.archive, req.git)?;
     let (id, new) = submit(&state, &req.hash, source).await?;
     let job = state
         .store

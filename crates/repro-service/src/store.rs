@@ -77,12 +77,14 @@ pub struct Job {
     pub bundle_sha256: Option<String>,
     /// The git source the server fetched the archive from (`None`: uploaded).
     pub git: Option<GitSource>,
+    /// The toolchain the project pins, read at submission (`None`: none pinned).
+    pub toolchain: Option<String>,
 }
 
 const JOB_COLUMNS: &str = "id, tx_hash, source_digest, archive_sha256, state, attempts, \
     max_attempts, created_at, started_at, finished_at, error_code, error_description, verdict, \
     binary_sha256, logs_sha256, provenance_sha256, bundle_sha256, source_url, source_commit, \
-    source_path";
+    source_path, toolchain";
 
 fn job_of(row: &AnyRow) -> std::result::Result<Job, sqlx::Error> {
     let state: String = row.try_get("state")?;
@@ -118,6 +120,7 @@ fn job_of(row: &AnyRow) -> std::result::Result<Job, sqlx::Error> {
             }),
             _ => None,
         },
+        toolchain: row.try_get("toolchain")?,
     })
 }
 
@@ -130,6 +133,27 @@ pub struct NewJob<'a> {
     pub max_attempts: i64,
     /// Where the archive was fetched from, when the server fetched it.
     pub git: Option<&'a GitSource>,
+    /// The toolchain the project pins (its rust-toolchain file), if any.
+    pub toolchain: Option<&'a str>,
+}
+
+/// A batch as stored.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub id: i64,
+    pub name: Option<String>,
+    pub created_at: i64,
+}
+
+/// Which jobs a worker would rather take: those whose toolchain it already has. A job that has
+/// waited longer than `max_wait` goes first whatever its toolchain, so that none starves.
+#[derive(Debug, Clone, Default)]
+pub struct Preference {
+    /// The toolchain of this worker's last job (its files are hot).
+    pub last: Option<String>,
+    /// Toolchains installed where this worker runs.
+    pub installed: Vec<String>,
+    pub max_wait: Duration,
 }
 
 /// A job a worker now holds.
@@ -139,6 +163,8 @@ pub struct Claimed {
     pub tx_hash: String,
     pub archive_sha256: String,
     pub attempts: i64,
+    /// The toolchain the project pins, if any.
+    pub toolchain: Option<String>,
 }
 
 /// What to look a verification up by.
@@ -221,48 +247,96 @@ impl Store {
     /// transaction.
     pub async fn submit(&self, new: &NewJob<'_>) -> Result<(i64, bool)> {
         let mut tx = self.pool.begin().await.map_err(ctx("submitting"))?;
-        let sha = crate::job::sha256_hex(new.archive);
-        put_blob(&mut *tx, &sha, new.archive).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO jobs (tx_hash, source_digest, archive_sha256, state, max_attempts, created_at, \
-             source_url, source_commit, source_path) \
-             VALUES ($1, $2, $3, 'Waiting', $4, $5, $6, $7, $8) \
-             ON CONFLICT (tx_hash, source_digest) DO NOTHING",
-        )
-        .bind(new.tx_hash)
-        .bind(new.source_digest)
-        .bind(&sha)
-        .bind(new.max_attempts)
-        .bind(now_ms())
-        .bind(new.git.map(|g| g.url.as_str()))
-        .bind(new.git.map(|g| g.commit.as_str()))
-        .bind(new.git.and_then(|g| g.path.as_deref()))
-        .execute(&mut *tx)
-        .await
-        .map_err(ctx("queueing a job"))?
-        .rows_affected()
-            == 1;
-        if inserted {
-            tx.commit().await.map_err(ctx("queueing a job"))?;
-        } else {
-            // The same tree is queued already, maybe from an archive compressed differently:
-            // keep nothing of this one (no blob that no job refers to).
-            tx.rollback().await.map_err(ctx("queueing a job"))?;
+        let queued = queue_job(&mut tx, new).await?;
+        tx.commit().await.map_err(ctx("queueing a job"))?;
+        Ok(queued)
+    }
+
+    /// Queues a batch: every job (or the existing one for the same transaction and source), the
+    /// batch, and its list, in one transaction: all of it is stored, or none.
+    pub async fn submit_batch(
+        &self,
+        name: Option<&str>,
+        jobs: &[NewJob<'_>],
+    ) -> Result<(i64, Vec<(i64, bool)>)> {
+        let mut tx = self.pool.begin().await.map_err(ctx("queueing a batch"))?;
+        let batch: i64 =
+            sqlx::query("INSERT INTO batches (name, created_at) VALUES ($1, $2) RETURNING id")
+                .bind(name)
+                .bind(now_ms())
+                .fetch_one(&mut *tx)
+                .await
+                .and_then(|r| r.try_get("id"))
+                .map_err(ctx("queueing a batch"))?;
+        let mut queued = Vec::with_capacity(jobs.len());
+        for (position, new) in jobs.iter().enumerate() {
+            let (id, inserted) = queue_job(&mut tx, new).await?;
+            sqlx::query("INSERT INTO batch_jobs (batch_id, position, job_id) VALUES ($1, $2, $3)")
+                .bind(batch)
+                .bind(position as i64)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("queueing a batch"))?;
+            queued.push((id, inserted));
         }
-        let id: i64 = sqlx::query("SELECT id FROM jobs WHERE tx_hash = $1 AND source_digest = $2")
-            .bind(new.tx_hash)
-            .bind(new.source_digest)
-            .fetch_one(&self.pool)
+        tx.commit().await.map_err(ctx("queueing a batch"))?;
+        Ok((batch, queued))
+    }
+
+    pub async fn batch(&self, id: i64) -> Result<Option<Batch>> {
+        sqlx::query("SELECT id, name, created_at FROM batches WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
             .await
-            .and_then(|r| r.try_get("id"))
-            .map_err(ctx("queueing a job"))?;
-        Ok((id, inserted))
+            .and_then(|r| {
+                r.map(|r| {
+                    Ok(Batch {
+                        id: r.try_get("id")?,
+                        name: r.try_get("name")?,
+                        created_at: r.try_get("created_at")?,
+                    })
+                })
+                .transpose()
+            })
+            .map_err(ctx("reading a batch"))
+    }
+
+    /// A batch's jobs, in the order they were given.
+    pub async fn batch_jobs(&self, id: i64) -> Result<Vec<Job>> {
+        let cols = JOB_COLUMNS
+            .split(", ")
+            .map(|c| format!("j.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        sqlx::query(&format!(
+            "SELECT {cols} FROM batch_jobs b JOIN jobs j ON j.id = b.job_id \
+             WHERE b.batch_id = $1 ORDER BY b.position"
+        ))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(job_of).collect())
+        .map_err(ctx("reading a batch's jobs"))
     }
 
     /// Claims the oldest runnable job for `owner` with a lease of `lease`: a waiting job, or one
     /// whose worker's lease ran out, with attempts left. Jobs whose lease ran out with no
     /// attempts left are failed first.
     pub async fn claim(&self, owner: &str, lease: Duration) -> Result<Option<Claimed>> {
+        self.claim_preferring(owner, lease, &Preference::default())
+            .await
+    }
+
+    /// [`Store::claim`], taking first a job that has waited past `prefer.max_wait`, then one of
+    /// the toolchain of this worker's last job, then one of a toolchain it has installed, then
+    /// the oldest: jobs are grouped by toolchain, so that toolchain installs are reused.
+    pub async fn claim_preferring(
+        &self,
+        owner: &str,
+        lease: Duration,
+        prefer: &Preference,
+    ) -> Result<Option<Claimed>> {
         let now = now_ms();
         sqlx::query(
             "UPDATE jobs SET state = 'Failed', error_code = 'Internal', \
@@ -278,6 +352,15 @@ impl Store {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        // $4: created before this, waited too long; $5: the last toolchain; $6…: installed.
+        let installed = if prefer.installed.is_empty() {
+            String::new()
+        } else {
+            let params: Vec<String> = (0..prefer.installed.len())
+                .map(|i| format!("${}", i + 6))
+                .collect();
+            format!(" WHEN toolchain IN ({}) THEN 2", params.join(", "))
+        };
         let sql = format!(
             "UPDATE jobs SET state = 'Pending', lease_owner = $1, lease_expires = $2, \
              attempts = attempts + 1, started_at = $3 \
@@ -285,13 +368,25 @@ impl Store {
                WHERE ((state = 'Waiting' AND not_before <= $3) \
                   OR (state = 'Pending' AND lease_expires < $3)) \
                  AND attempts < max_attempts \
-               ORDER BY id LIMIT 1{lock}) \
-             RETURNING id, tx_hash, archive_sha256, attempts"
+               ORDER BY CASE WHEN created_at < $4 THEN 0 WHEN toolchain = $5 THEN 1{installed} \
+                 ELSE 3 END, id LIMIT 1{lock}) \
+             RETURNING id, tx_hash, archive_sha256, attempts, toolchain"
         );
-        let row = sqlx::query(&sql)
+        let max_wait = if prefer.max_wait.is_zero() {
+            Duration::from_secs(600)
+        } else {
+            prefer.max_wait
+        };
+        let mut query = sqlx::query(&sql)
             .bind(owner)
             .bind(now + lease.as_millis() as i64)
             .bind(now)
+            .bind(now - max_wait.as_millis() as i64)
+            .bind(prefer.last.as_deref().unwrap_or(""));
+        for t in &prefer.installed {
+            query = query.bind(t.as_str());
+        }
+        let row = query
             .fetch_optional(&self.pool)
             .await
             .map_err(ctx("claiming a job"))?;
@@ -301,6 +396,7 @@ impl Store {
                 tx_hash: r.try_get("tx_hash")?,
                 archive_sha256: r.try_get("archive_sha256")?,
                 attempts: r.try_get("attempts")?,
+                toolchain: r.try_get("toolchain")?,
             })
         })
         .transpose()
@@ -644,6 +740,11 @@ impl Store {
                  WHERE j.state NOT IN ('Verified', 'Failed')",
                 "it lists contracts before it finished",
             ),
+            (
+                "SELECT DISTINCT b.job_id AS id FROM batch_jobs b \
+                 WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = b.job_id)",
+                "a batch lists it, but it does not exist",
+            ),
         ];
         let mut problems = Vec::new();
         for (sql, what) in CHECKS {
@@ -670,6 +771,16 @@ impl Store {
                 .map_err(ctx("checking the database"))?;
             problems.push(format!("blob {sha}: no job refers to it"));
         }
+        let empty = sqlx::query(
+            "SELECT id FROM batches b WHERE NOT EXISTS (SELECT 1 FROM batch_jobs j WHERE j.batch_id = b.id)",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(ctx("checking the database"))?;
+        for row in empty {
+            let id: i64 = row.try_get("id").map_err(ctx("checking the database"))?;
+            problems.push(format!("batch {id}: it lists no job"));
+        }
         Ok(problems)
     }
 
@@ -677,6 +788,58 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Inside a transaction: stores the archive and queues its job, or finds the job already queued
+/// for the same transaction and source tree (then the archive, maybe compressed differently, is
+/// not kept: no blob that no job refers to).
+async fn queue_job(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    new: &NewJob<'_>,
+) -> Result<(i64, bool)> {
+    let sha = crate::job::sha256_hex(new.archive);
+    let had_blob = sqlx::query("SELECT 1 AS one FROM blobs WHERE sha256 = $1")
+        .bind(&sha)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(ctx("queueing a job"))?
+        .is_some();
+    put_blob(&mut **tx, &sha, new.archive).await?;
+    let inserted = sqlx::query(
+        "INSERT INTO jobs (tx_hash, source_digest, archive_sha256, state, max_attempts, created_at, \
+         source_url, source_commit, source_path, toolchain) \
+         VALUES ($1, $2, $3, 'Waiting', $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (tx_hash, source_digest) DO NOTHING",
+    )
+    .bind(new.tx_hash)
+    .bind(new.source_digest)
+    .bind(&sha)
+    .bind(new.max_attempts)
+    .bind(now_ms())
+    .bind(new.git.map(|g| g.url.as_str()))
+    .bind(new.git.map(|g| g.commit.as_str()))
+    .bind(new.git.and_then(|g| g.path.as_deref()))
+    .bind(new.toolchain)
+    .execute(&mut **tx)
+    .await
+    .map_err(ctx("queueing a job"))?
+    .rows_affected()
+        == 1;
+    let id: i64 = sqlx::query("SELECT id FROM jobs WHERE tx_hash = $1 AND source_digest = $2")
+        .bind(new.tx_hash)
+        .bind(new.source_digest)
+        .fetch_one(&mut **tx)
+        .await
+        .and_then(|r| r.try_get("id"))
+        .map_err(ctx("queueing a job"))?;
+    if !inserted && !had_blob {
+        sqlx::query("DELETE FROM blobs WHERE sha256 = $1")
+            .bind(&sha)
+            .execute(&mut **tx)
+            .await
+            .map_err(ctx("queueing a job"))?;
+    }
+    Ok((id, inserted))
 }
 
 async fn put_blob<'e, E>(exec: E, sha: &str, bytes: &[u8]) -> Result<()>
@@ -699,7 +862,7 @@ where
 
 /// The migrations of `backend`, embedded (one schema: `migrations/{sqlite,postgres}/`).
 fn migrator(backend: Backend) -> Migrator {
-    let list: [(i64, &'static str, &'static str); 2] = match backend {
+    let list: [(i64, &'static str, &'static str); 3] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -710,6 +873,11 @@ fn migrator(backend: Backend) -> Migrator {
                 2,
                 "git source",
                 include_str!("../migrations/sqlite/0002_git_source.sql"),
+            ),
+            (
+                3,
+                "batches",
+                include_str!("../migrations/sqlite/0003_batches.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -722,6 +890,11 @@ fn migrator(backend: Backend) -> Migrator {
                 2,
                 "git source",
                 include_str!("../migrations/postgres/0002_git_source.sql"),
+            ),
+            (
+                3,
+                "batches",
+                include_str!("../migrations/postgres/0003_batches.sql"),
             ),
         ],
     };

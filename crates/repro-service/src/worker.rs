@@ -3,6 +3,11 @@
 //! number of processes and machines, may share one database (PostgreSQL; SQLite within one
 //! machine).
 //!
+//! Jobs are grouped by toolchain: a worker takes first a job pinned to the toolchain of its last
+//! job, then one pinned to a toolchain installed where it runs, then the oldest (a job that waited
+//! past `max_wait` goes first whatever its toolchain), so that toolchain installs, and the files
+//! of the toolchain in use, are reused ([`Store::claim_preferring`]).
+//!
 //! Shutdown is graceful: no new job is claimed, running jobs get `grace` to finish, and the ones
 //! still running then are given back to the queue (their attempt not counted) for another worker.
 //! A worker that is killed instead simply stops renewing its leases: another worker claims its
@@ -17,7 +22,23 @@ use tokio::task::JoinSet;
 
 use crate::codeverifier::ErrorCode;
 use crate::job::{self, Outcome, Retry};
-use crate::store::{Store, StoreError};
+use crate::store::{Preference, Store, StoreError};
+
+/// The toolchains installed in `rustup_home` (`1.95.0`, `nightly-2024-07-31`: as pins name them).
+pub fn installed_toolchains(rustup_home: &std::path::Path) -> Vec<String> {
+    let host = repro_verify::repro_build::toolchain::HOST_TRIPLE;
+    let mut out: Vec<String> = std::fs::read_dir(rustup_home.join("toolchains"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(&format!("-{host}")).map(str::to_owned)
+        })
+        .collect();
+    out.sort();
+    out
+}
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -37,6 +58,8 @@ pub struct Config {
     pub retry_delay: Duration,
     /// This worker's name in the leases (unique among workers).
     pub owner: String,
+    /// How long a job may wait before it is taken whatever its toolchain.
+    pub max_wait: Duration,
 }
 
 impl Config {
@@ -51,6 +74,7 @@ impl Config {
             grace: Duration::from_secs(30),
             retry_delay: Duration::from_secs(30),
             owner: default_owner(),
+            max_wait: Duration::from_secs(600),
         }
     }
 }
@@ -77,6 +101,8 @@ pub async fn run(
     let mut running = JoinSet::new();
     tracing::info!(owner = %config.owner, concurrency = config.concurrency, "worker started");
     tokio::pin!(shutdown);
+    let mut last_toolchain: Option<String> = None;
+    let rustup_home = repro_verify::repro_build::HostEnv::from_process().rustup_home;
     loop {
         // Reap finished jobs (their errors are logged where they happen).
         while running.try_join_next().is_some() {}
@@ -84,7 +110,15 @@ pub async fn run(
             _ = &mut shutdown => break,
             p = Arc::clone(&slots).acquire_owned() => p.expect("the semaphore is never closed"),
         };
-        let claimed = match store.claim(&config.owner, config.lease).await {
+        let prefer = Preference {
+            last: last_toolchain.clone(),
+            installed: installed_toolchains(&rustup_home),
+            max_wait: config.max_wait,
+        };
+        let claimed = match store
+            .claim_preferring(&config.owner, config.lease, &prefer)
+            .await
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!("{e}");
@@ -98,6 +132,9 @@ pub async fn run(
                 _ = tokio::time::sleep(config.poll) => continue,
             }
         };
+        if claimed.toolchain.is_some() {
+            last_toolchain.clone_from(&claimed.toolchain);
+        }
         let store = store.clone();
         let config = Arc::clone(&config);
         let stop = stop_rx.clone();
@@ -127,7 +164,13 @@ async fn run_one(
 ) {
     let id = claimed.id;
     let owner = config.owner.as_str();
-    tracing::info!(job = id, tx = %claimed.tx_hash, attempt = claimed.attempts, "job claimed");
+    tracing::info!(
+        job = id,
+        tx = %claimed.tx_hash,
+        attempt = claimed.attempts,
+        toolchain = claimed.toolchain.as_deref().unwrap_or("-"),
+        "job claimed"
+    );
     let archive = match store.blob(&claimed.archive_sha256).await {
         Ok(Some(a)) => a,
         other => {

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(Args) -> anyhow::Result<Outcome>`.
 
+pub mod batch;
 pub mod build;
 pub mod diff;
 pub mod fetch;

@@ -31,6 +31,7 @@ fn new_job<'a>(tx: &'a str, digest: &'a str, archive: &'a [u8]) -> NewJob<'a> {
         archive,
         max_attempts: 2,
         git: None,
+        toolchain: None,
     }
 }
 
@@ -292,6 +293,125 @@ async fn concurrent_claims_are_exclusive(db: TestDb) {
     all.dedup();
     assert_eq!((n, all.len()), (40, 40));
     db.drop().await;
+}
+
+async fn batches_are_stored_whole_and_listed_in_order(db: TestDb) {
+    let s = &db.store;
+    // A job queued before the batch is shared with it, not queued twice.
+    let (before, _) = s.submit(&new_job("aa", "d1", b"archive-1")).await.unwrap();
+    let items = [
+        new_job("bb", "d2", b"archive-2"),
+        new_job("aa", "d1", b"archive-1 compressed differently"),
+        new_job("cc", "d3", b"archive-3"),
+        new_job("bb", "d2", b"archive-2"),
+    ];
+    let (batch, queued) = s.submit_batch(Some("nightly"), &items).await.unwrap();
+    let ids: Vec<i64> = queued.iter().map(|q| q.0).collect();
+    assert_eq!(ids[1], before);
+    assert_eq!(ids[0], ids[3]);
+    assert_eq!(
+        queued.iter().map(|q| q.1).collect::<Vec<_>>(),
+        [true, false, true, false]
+    );
+    let b = s.batch(batch).await.unwrap().unwrap();
+    assert_eq!(b.name.as_deref(), Some("nightly"));
+    let listed: Vec<(String, i64)> = s
+        .batch_jobs(batch)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| (j.tx_hash, j.id))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("bb".to_owned(), ids[0]),
+            ("aa".to_owned(), before),
+            ("cc".to_owned(), ids[2]),
+            ("bb".to_owned(), ids[0]),
+        ]
+    );
+    assert!(s.batch(batch + 1).await.unwrap().is_none());
+    // The differently compressed archive of the shared job was not kept.
+    assert_eq!(s.blob_count().await.unwrap(), 3);
+    assert_eq!(s.integrity().await.unwrap(), Vec::<String>::new());
+    db.drop().await;
+}
+
+async fn claims_group_jobs_by_toolchain(db: TestDb) {
+    let s = &db.store;
+    let mut ids = std::collections::BTreeMap::new();
+    for (tx, tc) in [
+        ("t1", Some("1.95.0")),
+        ("t2", Some("nightly-2024-07-31")),
+        ("t3", None),
+        ("t4", Some("1.95.0")),
+        ("t5", Some("nightly-2024-07-31")),
+        ("t6", Some("1.81.0")),
+    ] {
+        let mut j = new_job(tx, tx, tx.as_bytes());
+        j.toolchain = tc;
+        ids.insert(tx, s.submit(&j).await.unwrap().0);
+    }
+    let lease = Duration::from_secs(60);
+    let prefer = |last: Option<&str>, installed: &[&str]| Preference {
+        last: last.map(str::to_owned),
+        installed: installed.iter().map(|t| t.to_string()).collect(),
+        max_wait: Duration::from_secs(3600),
+    };
+    // The last toolchain first, then an installed one, then the oldest.
+    let order = [
+        (prefer(Some("nightly-2024-07-31"), &["1.81.0"]), "t2"),
+        (prefer(Some("nightly-2024-07-31"), &["1.81.0"]), "t5"),
+        (prefer(Some("nightly-2024-07-31"), &["1.81.0"]), "t6"),
+        (prefer(None, &[]), "t1"),
+        (prefer(Some("1.95.0"), &[]), "t4"),
+    ];
+    for (p, want) in order {
+        let c = s.claim_preferring("w", lease, &p).await.unwrap().unwrap();
+        assert_eq!(
+            (c.id, c.toolchain.is_some()),
+            (ids[want], want != "t3"),
+            "{want}"
+        );
+    }
+    // A job that waited too long goes first, whatever the preference.
+    let mut late = new_job("t7", "t7", b"t7");
+    late.toolchain = Some("1.95.0");
+    s.submit(&late).await.unwrap();
+    let starving = Preference {
+        last: Some("1.95.0".into()),
+        installed: Vec::new(),
+        max_wait: Duration::from_millis(1),
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let c = s
+        .claim_preferring("w", lease, &starving)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.id, ids["t3"], "the oldest waiting job, pinned to nothing");
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_batches_are_stored_whole_and_listed_in_order() {
+    batches_are_stored_whole_and_listed_in_order(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_batches_are_stored_whole_and_listed_in_order() {
+    batches_are_stored_whole_and_listed_in_order(postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_claims_group_jobs_by_toolchain() {
+    claims_group_jobs_by_toolchain(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_claims_group_jobs_by_toolchain() {
+    claims_group_jobs_by_toolchain(postgres().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
