@@ -160,6 +160,12 @@ pub enum BuildError {
         denied: String,
     },
 
+    /// The compile cache would be visible inside the sandbox.
+    #[error(
+        "the compile cache at {} would be visible inside the build sandbox (it is inside, or contains, a directory the build sees); keep it apart from the cache, work, toolchain and registry directories", dir.display()
+    )]
+    CompileCacheVisible { dir: PathBuf },
+
     /// A post-processing step failed on cargo's output.
     #[error("post-processing step `{step}` failed on {file}: {reason}")]
     PostProcess {

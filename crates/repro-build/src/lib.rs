@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 pub mod binaryen;
+pub mod compile_cache;
 mod error;
 mod exec;
 pub mod lock;
@@ -38,6 +39,7 @@ pub mod sandbox;
 mod source;
 pub mod toolchain;
 
+pub use compile_cache::CompileCacheConfig;
 pub use error::BuildError;
 pub use exec::{HostEnv, Limits, PASSTHROUGH_VARS, kill_group as kill_process_group};
 pub use lock::LockAt;
@@ -203,6 +205,10 @@ pub struct BuildRequest {
     pub limits: Limits,
     /// Run the compile step in the sandbox ([`sandbox`]); `None`: with this process's rights.
     pub sandbox: Option<sandbox::SandboxConfig>,
+    /// Restore (and, when trusted, store) compiled dependencies of a sandboxed build
+    /// ([`compile_cache`]); ignored without `sandbox` (an unsandboxed build shares the cache's
+    /// target directory already).
+    pub compile_cache: Option<CompileCacheConfig>,
     pub cache: CacheConfig,
     pub resolver_toolchain: String,
     pub host: HostEnv,
@@ -413,6 +419,44 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         .as_ref()
         .map(|c| sandbox::Sandbox::new(c, &req.host, work.path(), &target_dir))
         .transpose()?;
+    let compile_cache = match (&req.compile_cache, &sandbox) {
+        (Some(cc), Some(sb)) => {
+            for d in compile_cache::private_dirs(cc)? {
+                if sb.exposes(&d) {
+                    return Err(BuildError::CompileCacheVisible {
+                        dir: cc.dir.clone(),
+                    });
+                }
+            }
+            let key_doc = serde_json::json!({
+                "format": compile_cache::FORMAT_VERSION,
+                "rustc_vv": &tc.rustc_vv,
+                "cargo_v": &tc.cargo_v,
+                "target": &req.target,
+                "lock": &lock_input,
+                "registry_access": access,
+                "packages": &req.packages,
+                "features": &req.features,
+                "no_default_features": req.no_default_features,
+                // As given: a token stands for this build's private location, which differs on
+                // every build.
+                "remaps": req.remaps.iter().map(|r| [&r.from, &r.to]).collect::<Vec<_>>(),
+                "cargo_home": req.host.cargo_home.display().to_string(),
+                "home": req.remaps.iter().any(|r| r.from == "{home}").then(|| req.host.home.display().to_string()),
+                "cargo_config": &cargo_config,
+                "units": &req.units,
+                "recipe": &req.recipe,
+                // The cached files were produced at this path.
+                "target_dir": target_dir.display().to_string(),
+            });
+            Some((cc, sha256_hex(canonical_json(&key_doc).as_bytes())))
+        }
+        (Some(_), None) => {
+            tracing::warn!("a compile cache is only used by sandboxed builds; ignored");
+            None
+        }
+        _ => None,
+    };
 
     // Lock.
     let reconstruction = if committed_lock.is_file() {
@@ -578,6 +622,15 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         .map_or(target_dir.as_path(), sandbox::Sandbox::private_target)
         .join(&req.target)
         .join("release");
+    let mut cc_info = match (&compile_cache, &sandbox) {
+        (Some((cc, key)), Some(sb)) => Some(restore_compile_cache(cc, key, sb, progress)?),
+        _ => None,
+    };
+    let mut counting = CountCompiling {
+        inner: progress,
+        compiled: Vec::new(),
+    };
+    let progress: &mut dyn Progress = &mut counting;
     let mut produced = Vec::new();
     if req.units.is_empty() {
         let inv = compile.invocation(&packages, None);
@@ -602,6 +655,29 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
                 .map_err(|e| on_yanked_lock(e, reconstruction.as_ref()))?;
             steps.push(step_info(&format!("build {}", unit.file), &inv, &work));
             produced.push(collect_unit_output(unit, &packages, &release_dir)?);
+        }
+    }
+
+    let compiled = std::mem::take(&mut counting.compiled);
+    let progress = counting.inner;
+    if let (Some(info), Some((cc, key)), Some(sb)) = (&mut cc_info, &compile_cache, &sandbox) {
+        let own: std::collections::BTreeSet<&str> = meta.iter().map(|m| m.name.as_str()).collect();
+        info.dependencies_compiled = compiled
+            .into_iter()
+            .filter(|c| !own.contains(c.split(' ').next().unwrap_or("")))
+            .collect();
+        let compiled_names: std::collections::BTreeSet<&str> = info
+            .dependencies_compiled
+            .iter()
+            .map(|c| c.split(' ').next().unwrap_or(""))
+            .collect();
+        info.dependencies_reused =
+            compile_cache::fingerprinted_packages(sb.private_target(), &req.target)
+                .iter()
+                .filter(|n| !own.contains(n.as_str()) && !compiled_names.contains(n.as_str()))
+                .count();
+        if cc.write {
+            store_compile_cache(cc, key, sb.private_target(), &req.target, info, progress)?;
         }
     }
 
@@ -712,6 +788,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
                 compile_offline: true,
             },
             sandbox: sandbox.as_ref().map(sandbox::Sandbox::info),
+            compile_cache: cc_info.clone(),
         };
         fs_err::write(stage.path().join(&file), &bytes)?;
         let json =
@@ -748,6 +825,112 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         toolchain: tc.name,
         elapsed: start.elapsed(),
     })
+}
+
+/// Passes progress on, noting the packages cargo compiles.
+struct CountCompiling<'a> {
+    inner: &'a mut dyn Progress,
+    compiled: Vec<String>,
+}
+
+impl Progress for CountCompiling<'_> {
+    fn event(&mut self, event: ProgressEvent<'_>) {
+        if let ProgressEvent::CargoLine(line) = event
+            && let Some(p) = compile_cache::compiling_line(line)
+            && !self.compiled.contains(&p)
+        {
+            self.compiled.push(p);
+        }
+        self.inner.event(event);
+    }
+}
+
+/// Restores the compile cache's entry into the sandbox's private target, if there is a sound
+/// one; a damaged entry is reported and ignored.
+fn restore_compile_cache(
+    cc: &CompileCacheConfig,
+    key: &str,
+    sb: &sandbox::Sandbox,
+    progress: &mut dyn Progress,
+) -> Result<compile_cache::CompileCacheInfo, BuildError> {
+    let mut info = compile_cache::CompileCacheInfo {
+        key: key.to_owned(),
+        hit: false,
+        restored_files: 0,
+        stored: false,
+        dependencies_compiled: Vec::new(),
+        dependencies_reused: 0,
+        note: None,
+    };
+    let short = &key[..16.min(key.len())];
+    match compile_cache::restore(cc, key, sb.private_target())? {
+        compile_cache::Restore::Hit(n) => {
+            info.hit = true;
+            info.restored_files = n;
+            progress.event(ProgressEvent::Step(&format!(
+                "compile cache: restored {n} files (key {short})"
+            )));
+        }
+        compile_cache::Restore::Miss => {
+            progress.event(ProgressEvent::Step(&format!(
+                "compile cache: no entry (key {short})"
+            )));
+        }
+        compile_cache::Restore::Rejected(why) => {
+            tracing::warn!(%key, "compile cache entry ignored: {why}");
+            progress.event(ProgressEvent::Step(&format!(
+                "compile cache: entry {short} ignored, it does not match its manifest; building without it"
+            )));
+            info.note = Some(format!("entry ignored: {why}"));
+        }
+    }
+    Ok(info)
+}
+
+/// Stores the private target of a successful compile as the compile cache's entry, leaving out
+/// the final artifacts (the files directly in `<target>/release/`).
+fn store_compile_cache(
+    cc: &CompileCacheConfig,
+    key: &str,
+    private_target: &Path,
+    target: &str,
+    info: &mut compile_cache::CompileCacheInfo,
+    progress: &mut dyn Progress,
+) -> Result<(), BuildError> {
+    let finals = Path::new(target).join("release");
+    let exclude = |rel: &Path| rel.parent() == Some(finals.as_path());
+    let short = &key[..16.min(key.len())];
+    match compile_cache::store(
+        cc,
+        key,
+        private_target,
+        &exclude,
+        compile_cache::MAX_STORE_BYTES,
+    ) {
+        Ok(compile_cache::Store::Stored) => {
+            info.stored = true;
+            progress.event(ProgressEvent::Step(&format!(
+                "compile cache: stored (key {short})"
+            )));
+        }
+        Ok(compile_cache::Store::Exists) => {}
+        // The build itself succeeded: a cache that cannot be written does not fail it.
+        Err(e) => {
+            tracing::warn!(%key, "compile cache: storing failed: {e}");
+            progress.event(ProgressEvent::Step(&format!(
+                "compile cache: not stored: {e}"
+            )));
+            info.note.get_or_insert(format!("not stored: {e}"));
+        }
+        Ok(compile_cache::Store::Skipped(why)) => {
+            tracing::info!(%key, "compile cache: not stored: {why}");
+            progress.event(ProgressEvent::Step(&format!(
+                "compile cache: not stored: {why}"
+            )));
+            info.note.get_or_insert(format!("not stored: {why}"));
+        }
+    }
+    Ok(())
 }
 
 /// What one cargo invocation produced, before post-processing.

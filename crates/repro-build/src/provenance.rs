@@ -38,6 +38,10 @@ pub struct Provenance {
     /// The sandbox the compile step ran in (`--sandbox`); absent: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<crate::sandbox::SandboxInfo>,
+    /// The compile cache of a sandboxed build: its key, whether it was restored or stored, and
+    /// what cargo compiled anyway; absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compile_cache: Option<crate::compile_cache::CompileCacheInfo>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]

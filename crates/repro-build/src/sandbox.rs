@@ -18,8 +18,9 @@
 //! - writable: the build's private directory (the copy of the source) and a private target
 //!   directory, mounted where the shared one would be so that every path the compiler sees, and so
 //!   the output, is the same as without the sandbox; a fresh `/tmp`;
-//! - nothing else: not the cache, not the service's database or data, not other builds, not
-//!   `$HOME`.
+//! - nothing else: not the cache, not the compile cache ([`crate::compile_cache`]; a build whose
+//!   compile cache would be visible is refused), not the service's database or data, not other
+//!   builds, not `$HOME`.
 //!
 //! A sandbox that cannot be set up is an error ([`BuildError::SandboxUnavailable`]); the build is
 //! then not run at all.
@@ -243,6 +244,29 @@ impl Sandbox {
     /// The private target directory, on this side of the sandbox.
     pub(crate) fn private_target(&self) -> &Path {
         &self.target.0
+    }
+
+    /// Whether `path` (canonical) can be seen inside the sandbox: it is under one of the paths
+    /// the sandbox mounts, or one of them is under it. The compile cache checks that its own
+    /// directories are not.
+    pub(crate) fn exposes(&self, path: &Path) -> bool {
+        let mut mounted: Vec<PathBuf> = [
+            "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        mounted.extend(self.ro.iter().cloned());
+        mounted.push(self.work.clone());
+        mounted.push(self.target.0.clone());
+        mounted.push(self.target.1.clone());
+        if let Some((dir, _)) = &self.landlock_report {
+            mounted.push(dir.path().to_path_buf());
+        }
+        mounted.iter().any(|m| {
+            let m = m.canonicalize().unwrap_or_else(|_| m.clone());
+            path.starts_with(&m) || m.starts_with(path)
+        })
     }
 
     pub(crate) fn info(&self) -> SandboxInfo {

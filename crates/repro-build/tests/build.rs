@@ -53,6 +53,7 @@ fn request(crate_dir: &Path, root: &Path, target: &str) -> BuildRequest {
         offline: false,
         limits: Limits::default(),
         sandbox: None,
+        compile_cache: None,
         cache: CacheConfig {
             dir: root.join("home/.cache/casper-repro"),
             enabled: true,

@@ -9,7 +9,8 @@ use std::time::Duration;
 use repro_build::recipe::RecipeRecord;
 use repro_build::sandbox::SandboxConfig;
 use repro_build::{
-    BuildError, BuildRequest, CacheConfig, HostEnv, Limits, LockAt, PostProcess, Progress, Remap,
+    BuildError, BuildRequest, CacheConfig, CompileCacheConfig, HostEnv, Limits, LockAt,
+    PostProcess, Progress, Remap,
 };
 
 use crate::recipe::{self, RecipeChoice, RecipeError, StripCustom};
@@ -39,6 +40,9 @@ pub struct BuildOptions {
     pub memory_limit_mib: u64,
     /// Run the compile step in the sandbox (strangers' code); `None`: unsandboxed.
     pub sandbox: Option<SandboxConfig>,
+    /// With `sandbox`: the compile cache to restore dependencies from (and, `write`, to store
+    /// them in; trusted workers only). `None`: every sandboxed build compiles them.
+    pub compile_cache: Option<CompileCacheConfig>,
     pub cache: CacheConfig,
     pub resolver_toolchain: String,
     /// Recorded in the provenance as the tool's command line.
@@ -65,6 +69,7 @@ impl BuildOptions {
             time_limit: Duration::from_secs(3600),
             memory_limit_mib: 16384,
             sandbox: None,
+            compile_cache: None,
             cache: CacheConfig {
                 dir: cache_dir,
                 enabled: true,
@@ -134,6 +139,7 @@ pub fn prepare(
             memory_bytes: (opts.memory_limit_mib > 0).then(|| opts.memory_limit_mib * 1024 * 1024),
         },
         sandbox: opts.sandbox.clone(),
+        compile_cache: opts.compile_cache.clone(),
         cache: opts.cache.clone(),
         resolver_toolchain: opts.resolver_toolchain.clone(),
         host,

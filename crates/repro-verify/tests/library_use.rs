@@ -85,6 +85,7 @@ fn a_source_for_a_factory_install_is_refused_with_what_to_do() {
         offline: true,
         limits: Limits::default(),
         sandbox: None,
+        compile_cache: None,
         cache: CacheConfig {
             dir: tmp.path().join("cache"),
             enabled: false,

@@ -156,6 +156,7 @@ pub extern "C" fn call() -> u32 {
             offline: false,
             limits: Limits::default(),
             sandbox: None,
+            compile_cache: None,
             cache: CacheConfig {
                 dir: dir.join("cache"),
                 enabled: false,
