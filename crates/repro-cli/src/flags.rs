@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 use crate::repro_build::recipe::RecipeRecord;
 use crate::repro_build::sandbox::SandboxConfig;
-use crate::repro_build::{BuildRequest, CacheConfig, HostEnv};
+use crate::repro_build::{BuildRequest, CacheConfig, CompileCacheConfig, HostEnv};
 use crate::repro_chain::rpc::ClientOptions;
 use repro_verify::recipe::RecipeChoice;
 use repro_verify::request::{self, BuildOptions};
@@ -80,6 +80,14 @@ pub struct BuildOpts {
         requires = "sandbox"
     )]
     pub disk_limit: u64,
+    /// With --sandbox: restore compiled dependencies from this compile cache (copied into the
+    /// build's private target, each file checked; never visible inside the sandbox).
+    #[arg(long, value_name = "DIR")]
+    pub compile_cache: Option<PathBuf>,
+    /// With --compile-cache: also store this build's compiled dependencies there when it
+    /// succeeds. Only for sources you trust: their build scripts can write into what is stored.
+    #[arg(long)]
+    pub compile_cache_write: bool,
     /// Do not look up nor store results in the cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -121,6 +129,14 @@ impl BuildOpts {
                 .unwrap_or_else(|| host.home.join(".cache"))
                 .join("casper-repro")
         });
+        if self.compile_cache_write && self.compile_cache.is_none() {
+            bail!("--compile-cache-write needs --compile-cache DIR");
+        }
+        if self.compile_cache.is_some() && !self.sandbox {
+            bail!(
+                "--compile-cache is only used with --sandbox (an unsandboxed build already reuses the cache's shared target directory)"
+            );
+        }
         let landlock_helper = if self.sandbox {
             Some(std::env::current_exe().context("finding this program for the sandbox")?)
         } else {
@@ -151,6 +167,10 @@ impl BuildOpts {
                 // This program applies Landlock inside the sandbox (`__landlock-exec`).
                 landlock_helper,
                 ..SandboxConfig::default()
+            }),
+            compile_cache: self.compile_cache.clone().map(|dir| CompileCacheConfig {
+                dir,
+                write: self.compile_cache_write,
             }),
             cache: CacheConfig {
                 dir: cache_dir,
