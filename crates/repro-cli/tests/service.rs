@@ -795,6 +795,79 @@ fn bad_submissions_are_refused_with_a_json_error_and_nothing_is_stored() {
         "{v}"
     );
 
+    // A batch with one bad job is refused whole, naming the job; nothing of the good ones is
+    // stored.
+    let batch = |jobs: Value| {
+        let (code, b) = http(
+            "POST",
+            &format!("{}/api/v1/batches", server.base),
+            Some((
+                "application/json",
+                serde_json::json!({"jobs": jobs}).to_string().as_bytes(),
+            )),
+        );
+        (code, serde_json::from_slice::<Value>(&b).unwrap())
+    };
+    let good_job = serde_json::json!({"hash": hash, "archive": base64(&good)});
+    let batch_cases = [
+        (
+            serde_json::json!([good_job, {"hash": "deploy-xyz", "archive": base64(&good)}]),
+            400,
+            "InvalidHash",
+            "job 1 (`deploy-xyz`): ",
+        ),
+        (
+            serde_json::json!([good_job, good_job, {"hash": "ab".repeat(32), "archive": base64(&good)}]),
+            404,
+            "ContractNotFound",
+            &*format!("job 2 (`{}`): ", "ab".repeat(32)),
+        ),
+        (
+            serde_json::json!([{"hash": hash, "archive": base64(b"not gzip")}]),
+            400,
+            "WrongCodeArchive",
+            "job 0 (",
+        ),
+        (
+            serde_json::json!([{"hash": hash}]),
+            400,
+            "BadRequest",
+            "job 0 (",
+        ),
+        (
+            serde_json::json!([]),
+            400,
+            "BadRequest",
+            "the batch has no jobs",
+        ),
+    ];
+    for (jobs, status, want_code, want) in batch_cases {
+        let (code, v) = batch(jobs);
+        assert_eq!(
+            (code, v["error"]["code"].as_str()),
+            (status, Some(want_code)),
+            "{v}"
+        );
+        let d = v["error"]["description"].as_str().unwrap();
+        assert!(d.contains(want), "{d}");
+    }
+    let (code, v) = get_json(&format!("{}/api/v1/batches/1", server.base));
+    assert_eq!(
+        (code, v["error"]["code"].as_str()),
+        (404, Some("NotFound")),
+        "{v}"
+    );
+    let (code, v) = get_json(&format!("{}/api/v1/batches/one", server.base));
+    assert_eq!(
+        (code, v["error"]["code"].as_str()),
+        (400, Some("BadRequest")),
+        "{v}"
+    );
+    let out = common::casper_repro(&["batch", "/nonexistent/batch.toml", "--server", &server.base]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/batch.toml"), "{err}");
+
     // Unknown paths and lookups answer JSON too.
     let (code, v) = get_json(&format!(
         "{}/verification/{}/status",
@@ -1118,4 +1191,386 @@ fn git_sources_are_fetched_where_allowed_and_refused_elsewhere() {
     assert_consistent(&repro_service::service::sqlite_url(
         &work.path().join("data"),
     ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batches across workers.
+
+/// The transactions of the batch: three installs a real 1.5.8 node recorded (the engine's
+/// answers), each from a fixture contract of `testdata/contracts`.
+const BATCH_CASES: [(&str, &str); 3] = [
+    ("node-1.5.8-deploy-multi_ep", "multi_ep"),
+    ("node-1.5.8-deploy-two_contracts", "two_contracts"),
+    ("node-1.5.8-deploy-upgrade", "upgrade_v2"),
+];
+
+/// One loopback node answering for all three transactions (their calls differ by hash; the
+/// chainspec they share is the same 1.5.8 one).
+fn batch_node() -> Node {
+    let mut calls = Vec::new();
+    for (case, _) in BATCH_CASES {
+        let b = load(
+            &repo()
+                .join("testdata/rpc")
+                .join(case)
+                .join("responses.json"),
+        );
+        calls.extend(b["calls"].as_array().unwrap().iter().cloned());
+    }
+    let bundle = serde_json::json!({ "calls": calls });
+    Node::start(move |body| common::bundle_answer(&bundle, body))
+}
+
+/// The fixture workspace cut down to the batch's three contracts, with its lockfile trimmed by
+/// cargo to match (no version changes): every variant shares this lock, as contracts built from
+/// one template do.
+fn slim_workspace(dir: &Path) -> PathBuf {
+    let src = repo().join("testdata/contracts");
+    let p = dir.join("slim");
+    for member in ["fixture-support", "multi_ep", "two_contracts", "upgrade_v2"] {
+        copy_dir(&src.join(member), &p.join(member));
+    }
+    for f in ["Cargo.lock", "rust-toolchain.toml"] {
+        fs_err::copy(src.join(f), p.join(f)).unwrap();
+    }
+    let manifest = fs_err::read_to_string(src.join("Cargo.toml")).unwrap();
+    let start = manifest.find("members = [").unwrap();
+    let end = start + manifest[start..].find(']').unwrap() + 1;
+    let members =
+        "members = [\"fixture-support\", \"multi_ep\", \"two_contracts\", \"upgrade_v2\"]";
+    fs_err::write(
+        p.join("Cargo.toml"),
+        format!("{}{members}{}", &manifest[..start], &manifest[end..]),
+    )
+    .unwrap();
+    // `cargo update --workspace` drops the entries of the removed members and changes no
+    // version (offline when the index cache allows it).
+    let trim = |offline: bool| {
+        let mut c = Command::new("cargo");
+        c.args(["+1.95.0", "update", "--workspace"]).current_dir(&p);
+        if offline {
+            c.arg("--offline");
+        }
+        c.output().expect("cargo")
+    };
+    let mut out = trim(true);
+    if !out.status.success() {
+        out = trim(false);
+    }
+    assert!(
+        out.status.success(),
+        "trimming the lock: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lock = fs_err::read_to_string(p.join("Cargo.lock")).unwrap();
+    assert!(
+        lock.contains("name = \"casper-contract\"\nversion = \"4.0.0\"")
+            && !lock.contains("multi_ep_cc5"),
+        "the trimmed lock: {lock}"
+    );
+    p
+}
+
+/// A worker whose log (info level) goes to `log`.
+fn logged_worker(
+    node: &str,
+    database: &str,
+    data: &Path,
+    cache: &Path,
+    log: &Path,
+    extra: &[&str],
+) -> Proc {
+    let mut args = vec![
+        "worker",
+        "--database",
+        database,
+        "--node",
+        node,
+        "--data",
+        data.to_str().unwrap(),
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        "--lease",
+        "5",
+    ];
+    args.extend_from_slice(extra);
+    let child = Command::new(env!("CARGO_BIN_EXE_casper-repro"))
+        .args(&args)
+        .env_remove("CASPER_NODE_RPC")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(fs_err::File::create(log).unwrap().into_parts().0)
+        .spawn()
+        .expect("run casper-repro worker");
+    Proc {
+        child,
+        base: String::new(),
+    }
+}
+
+/// The job ids a worker's log says it finished (`job finished` lines, written only after the
+/// result was stored under the worker's lease).
+fn finished_in_log(log: &Path) -> Vec<i64> {
+    job_ids_in(log, "job finished")
+}
+
+fn job_ids_in(log: &Path, event: &str) -> Vec<i64> {
+    fs_err::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(event))
+        .filter_map(|l| {
+            let rest = &l[l.find("job=")? + 4..];
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+/// A batch of 21 jobs (three recorded installs, seven source trees each; one of the seven
+/// changes a constant, so it must fail as a mismatch) queued with `casper-repro batch`, verified by
+/// two worker processes sharing one PostgreSQL. One worker is killed (`kill -9`) mid-run while it
+/// holds a job; a third joins. Every job ends exactly once: one `job finished` in all the
+/// workers' logs together, the killed worker's job on its second attempt, every other on its
+/// first, and the database's invariants hold.
+///
+/// Expected verdicts come from the fixtures: the unchanged trees build the committed modules
+/// (`verified`), the changed ones cannot.
+#[test]
+fn a_batch_is_verified_once_by_two_workers_when_one_is_killed() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(repro_service::testdb::postgres());
+    let node = batch_node();
+    let work = tempfile::tempdir().unwrap();
+    let server = serve(
+        &node.url,
+        &work.path().join("data"),
+        &work.path().join("cache-server"),
+        &["--database", &db.url, "--workers", "0"],
+    );
+
+    // 7 trees per transaction; in each the comment at the end of the contract's source differs
+    // (the bytes do not), and tree 6 changes a constant of the contract the transaction installed.
+    let slim = slim_workspace(work.path());
+    let mut batch = String::from("name = \"fixtures\"\n");
+    for (t, (case, contract)) in BATCH_CASES.iter().enumerate() {
+        let hash = load(
+            &repo()
+                .join("testdata/rpc")
+                .join(case)
+                .join("responses.json"),
+        )["transaction_hash"]["Deploy"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for v in 0..7 {
+            let dir = work.path().join(format!("src-{t}-{v}"));
+            copy_dir(&slim, &dir);
+            let lib = dir.join(contract).join("src/lib.rs");
+            let mut text = fs_err::read_to_string(&lib).unwrap();
+            text.push_str(&format!("// batch tree {t}-{v}\n"));
+            if v == 6 {
+                let (from, to) = changed_constant(contract);
+                assert!(
+                    text.contains(from),
+                    "the fixture {contract} changed: pick another edit"
+                );
+                text = text.replacen(from, to, 1);
+            }
+            fs_err::write(&lib, text).unwrap();
+            batch.push_str(&format!(
+                "[[job]]\ntransaction = \"deploy-{hash}\"\nsource = \"src-{t}-{v}\"\n"
+            ));
+        }
+    }
+    let file = work.path().join("batch.toml");
+    fs_err::write(&file, &batch).unwrap();
+    let queued = common::casper_repro(&[
+        "batch",
+        file.to_str().unwrap(),
+        "--server",
+        &server.base,
+        "--no-wait",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        queued.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&queued.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&queued.stdout).unwrap();
+    assert_eq!(
+        (doc["total"].as_u64(), doc["remaining"].as_u64()),
+        (Some(21), Some(21)),
+        "{doc}"
+    );
+    let id = doc["id"].as_i64().unwrap();
+    let job_ids: Vec<i64> = doc["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_i64().unwrap())
+        .collect();
+
+    // Two workers share the database, the build cache directory and the compile cache.
+    let cache = work.path().join("cache");
+    let logs: Vec<PathBuf> = (1..=3)
+        .map(|i| work.path().join(format!("w{i}.log")))
+        .collect();
+    let data = |i: usize| work.path().join(format!("w{i}"));
+    let compile_cache = work.path().join("compile-cache");
+    let shared = [
+        "--compile-cache",
+        compile_cache.to_str().unwrap(),
+        "--compile-cache-write",
+    ];
+    let mut w1 = logged_worker(&node.url, &db.url, &data(1), &cache, &logs[0], &shared);
+    let w2 = logged_worker(&node.url, &db.url, &data(2), &cache, &logs[1], &shared);
+
+    // Kill the first worker once it has finished a job and holds another.
+    let t = Instant::now();
+    let held = loop {
+        let finished = finished_in_log(&logs[0]);
+        let held: Vec<i64> = job_ids_in(&logs[0], "job claimed")
+            .into_iter()
+            .filter(|j| !finished.contains(j))
+            .collect();
+        if !finished.is_empty() && !held.is_empty() {
+            break held;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(600),
+            "worker 1 never got going"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    w1.child.kill().unwrap();
+    w1.child.wait().unwrap();
+    // The newcomer only reads the compile cache.
+    let w3 = logged_worker(&node.url, &db.url, &data(3), &cache, &logs[2], &shared[..2]);
+
+    // Follow the batch to the end, as a user would (a second submission of the same list is the
+    // same jobs: nothing is queued twice).
+    let out = common::casper_repro(&[
+        "batch",
+        file.to_str().unwrap(),
+        "--server",
+        &server.base,
+        "--poll",
+        "1",
+        "--timeout",
+        "1200",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "some jobs fail: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("18 verified · 3 failed · 0 remaining"),
+        "{text}"
+    );
+    drop((w2, w3));
+
+    let (_, done) = get_json(&format!("{}/api/v1/batches/{id}", server.base));
+    assert_eq!(done["done"], true, "{done}");
+    for (i, j) in done["jobs"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(j["id"].as_i64(), Some(job_ids[i]), "the same jobs: {j}");
+        if i % 7 == 6 {
+            assert_eq!(j["status"], "Failed", "{j}");
+            assert_eq!(j["error"]["code"], "BytecodeMismatch", "{j}");
+        } else {
+            assert_eq!(
+                (&j["status"], &j["verdict"]),
+                (&"Verified".into(), &"verified".into()),
+                "{j}"
+            );
+        }
+        let attempts = if held.contains(&job_ids[i]) { 2 } else { 1 };
+        assert_eq!(j["attempts"], attempts, "{j}");
+    }
+    // Exactly once: each job finished by one worker, once.
+    let mut finished: Vec<i64> = logs.iter().flat_map(|l| finished_in_log(l)).collect();
+    finished.sort();
+    let mut want = job_ids.clone();
+    want.sort();
+    assert_eq!(finished, want, "`job finished` lines of the three workers");
+    let by_killed = finished_in_log(&logs[0]);
+    assert!(
+        by_killed.iter().all(|j| !held.contains(j)),
+        "{by_killed:?} {held:?}"
+    );
+
+    // The compile cache served the builds after the first ones (each job's logs say what it
+    // restored), and changed no byte: the verified jobs' modules are the committed fixtures'.
+    let mut restored = 0;
+    for (i, j) in done["jobs"].as_array().unwrap().iter().enumerate() {
+        let (_, job) = get_json(&format!("{}/api/v1/jobs/{}", server.base, j["id"]));
+        let (_, logs) = http(
+            "GET",
+            &format!("{}{}", server.base, job["links"]["logs"].as_str().unwrap()),
+            None,
+        );
+        restored += usize::from(String::from_utf8_lossy(&logs).contains("compile cache: restored"));
+        if i % 7 != 6 {
+            let (_, binary) = http(
+                "GET",
+                &format!(
+                    "{}{}",
+                    server.base,
+                    job["links"]["binary"].as_str().unwrap()
+                ),
+                None,
+            );
+            let session = load(
+                &repo()
+                    .join("testdata/rpc")
+                    .join(BATCH_CASES[i / 7].0)
+                    .join("engine.json"),
+            )["session_sha256"]
+                .clone();
+            assert_eq!(serde_json::json!(sha256_hex(&binary)), session, "job {i}");
+        }
+    }
+    assert!(restored >= 15, "compile cache restores: {restored} of 21");
+
+    // The page shows the same.
+    let (code, page) = http("GET", &format!("{}/batches/{id}", server.base), None);
+    let page = String::from_utf8_lossy(&page);
+    assert_eq!(code, 200);
+    assert!(
+        page.contains("21 of 21 finished") && page.contains("<td id=\"failed\">3</td>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("http-equiv=\"refresh\""),
+        "a finished batch does not refresh"
+    );
+    drop(server);
+    assert_consistent(&db.url);
+    rt.block_on(db.drop());
+}
+
+/// An edit of the contract `contract` in an entry point it installs (so the stored module
+/// changes).
+fn changed_constant(contract: &str) -> (&'static str, &'static str) {
+    match contract {
+        "multi_ep" => ("v ^ 0x5a5a", "v ^ 0x5a5b"),
+        "two_contracts" => (
+            "storage::add(counter(), 1u64)",
+            "storage::add(counter(), 2u64)",
+        ),
+        "upgrade_v2" => (
+            "storage::add(counter(), 2u64)",
+            "storage::add(counter(), 3u64)",
+        ),
+        other => panic!("no edit for {other}"),
+    }
 }

@@ -106,6 +106,8 @@ pub struct Env {
     /// The sandbox every build runs in; `None` only when the operator turned it off (and was
     /// warned): then strangers' build scripts run with the worker's rights.
     pub sandbox: Option<repro_verify::repro_build::sandbox::SandboxConfig>,
+    /// The shared compile cache of sandboxed builds (`write`: this worker is trusted to fill it).
+    pub compile_cache: Option<repro_verify::repro_build::compile_cache::CompileCacheConfig>,
 }
 
 /// A contract the job's transaction installed (for lookups by contract, package or stored Wasm).
@@ -221,6 +223,7 @@ pub fn run(env: &Env, hash: &str, archive_bytes: &[u8], job_id: i64) -> Result<O
     opts.target = Some(choices.target.clone());
     opts.time_limit = env.build_time_limit;
     opts.sandbox = env.sandbox.clone();
+    opts.compile_cache = env.sandbox.as_ref().and(env.compile_cache.clone());
     if opts.sandbox.is_none() {
         let _ = writeln!(
             logs,

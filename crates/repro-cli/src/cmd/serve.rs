@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use repro_service::{job, server, service, worker};
+use repro_verify::repro_build::compile_cache::CompileCacheConfig;
 use repro_verify::repro_build::sandbox::{self, SandboxConfig};
 
 use crate::Outcome;
@@ -20,11 +21,15 @@ const AFTER_HELP: &str = "\
 Endpoints (see /openapi.json):
   POST /verification, GET /verification/{hash}/status|details   the codeverifier API, as
       casper-client's verify_contract calls it
-  /api/v1/...                                                   submit, jobs, reports, lookups
-  /                                                             pages: recent, submit, a verification
+  /api/v1/...                                                   submit, batches, jobs, reports,
+      lookups
+  /                                                             pages: recent, submit, a
+      verification, a batch's progress
 
 Submissions are checked before they are stored: the hash, the archive (within limits), and the
-transaction on the node. A git source (native API) is fetched only from repositories under an
+transaction on the node; a batch (POST /api/v1/batches, `casper-repro batch`) is checked job by
+job and stored whole or not at all. Workers take first the jobs of the toolchain they used last,
+then of a toolchain they have installed, then the oldest. A git source (native API) is fetched only from repositories under an
 --allow-git prefix: one commit, by its full hash, with nothing of the repository run. The database is a SQLite file under --data unless --database names a
 PostgreSQL server (postgres://USER:PASSWORD@HOST/DB), which workers on other machines can share.
 
@@ -75,6 +80,20 @@ pub struct Common {
     /// Sandbox: disk space a build may use, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 16384)]
     disk_limit: u64,
+    /// Workers take first the jobs of a toolchain they have installed (so installs are reused);
+    /// a job that has waited this many seconds is taken first whatever its toolchain.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    toolchain_max_wait: u64,
+    /// The compile cache shared by sandboxed builds (compiled dependencies, keyed by toolchain,
+    /// target, lock and flags): builds start from a copy of a matching entry. Give workers on
+    /// several machines the same path (a shared file system) and the same --cache-dir path.
+    #[arg(long, value_name = "DIR")]
+    compile_cache: Option<PathBuf>,
+    /// Also store builds' compiled dependencies in the compile cache. Only for a trusted worker:
+    /// the project's build scripts can write anything into what is stored. Workers without it
+    /// only read.
+    #[arg(long, requires = "compile_cache")]
+    compile_cache_write: bool,
 }
 
 impl Common {
@@ -94,6 +113,11 @@ impl Common {
     /// The sandbox builds run in, checked to work on this machine; `None` with --no-sandbox,
     /// after a loud warning.
     fn sandbox(&self, who: &str) -> anyhow::Result<Option<SandboxConfig>> {
+        if self.no_sandbox && self.compile_cache.is_some() {
+            anyhow::bail!(
+                "--compile-cache is for sandboxed builds; without the sandbox, builds share the --cache-dir's target directories directly"
+            );
+        }
         if self.no_sandbox {
             tracing::warn!(
                 "--no-sandbox: builds are NOT sandboxed; submitted build scripts and proc-macros run with this {who}'s rights, network and files"
@@ -130,10 +154,15 @@ impl Common {
             node_timeout: Duration::from_secs(self.node_timeout),
             build_time_limit: Duration::from_secs(self.build_time_limit),
             sandbox,
+            compile_cache: self.compile_cache.clone().map(|dir| CompileCacheConfig {
+                dir,
+                write: self.compile_cache_write,
+            }),
         });
         w.concurrency = self.concurrency.max(1);
         w.lease = Duration::from_secs(self.lease.max(3));
         w.heartbeat = w.lease / 4;
+        w.max_wait = Duration::from_secs(self.toolchain_max_wait.max(1));
         w
     }
 }
@@ -164,6 +193,12 @@ pub struct Args {
     /// Wall-clock limit of one git fetch, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     git_timeout: u64,
+    /// Most jobs in one batch (POST /api/v1/batches).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_batch_jobs: usize,
+    /// Largest batch request (its archives in base64 and the JSON around them), in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    max_batch: usize,
     #[command(flatten)]
     common: Common,
 }
@@ -191,6 +226,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     config.node_timeout = Duration::from_secs(args.common.node_timeout);
     config.git.allow = args.allow_git.clone();
     config.git.timeout = Duration::from_secs(args.git_timeout.max(1));
+    config.max_batch_jobs = args.max_batch_jobs.max(1);
+    config.max_batch_bytes = args.max_batch.max(1) << 20;
     let workers = if args.workers > 0 {
         Some(
             args.common
