@@ -974,7 +974,7 @@ fn the_pages_work_in_a_real_browser() {
 
     // Screenshots: real PNGs of a rendered page, one per step.
     let files = summary["screenshots"].as_array().unwrap();
-    assert_eq!(files.len(), 7, "{summary}");
+    assert_eq!(files.len(), 8, "{summary}");
     for f in files {
         let png = fs_err::read(f.as_str().unwrap()).unwrap();
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{f}");
@@ -995,6 +995,13 @@ fn the_pages_work_in_a_real_browser() {
         let (_, j) = get_json(&format!("{}/api/v1/jobs/{id}", server.base));
         assert_eq!(j["status"], status, "{j}");
     }
+    let batch = summary["batch"].as_i64().unwrap();
+    let (_, b) = get_json(&format!("{}/api/v1/batches/{batch}", server.base));
+    assert_eq!(
+        (&b["verified"], &b["failed"], &b["done"]),
+        (&1.into(), &1.into(), &true.into()),
+        "{b}"
+    );
 }
 
 /// A `git daemon` on loopback exporting the bare repositories under a directory; killed when

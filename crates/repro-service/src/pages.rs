@@ -212,10 +212,15 @@ fn render_batch(d: &crate::batch::BatchDoc) -> Response {
          <th>Verdict or error</th></tr>",
     );
     for j in &d.jobs {
-        let outcome = match (&j.verdict, &j.error) {
-            (Some(v), _) => esc(v),
-            (None, Some(e)) => format!("<strong>{}</strong> {}", esc(&e.code), esc(&e.description)),
-            _ => String::new(),
+        let error = j
+            .error
+            .as_ref()
+            .map(|e| format!("<strong>{}</strong> {}", esc(&e.code), esc(&e.description)));
+        let outcome = match (&j.verdict, error) {
+            (Some(v), Some(e)) => format!("{}: {e}", esc(v)),
+            (Some(v), None) => esc(v),
+            (None, Some(e)) => e,
+            (None, None) => String::new(),
         };
         let _ = write!(
             b,

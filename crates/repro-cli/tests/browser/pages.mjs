@@ -8,8 +8,8 @@
 // A user's session: the index and its form; submit the right source through the form (a real
 // file upload); watch the queued page refresh itself until it is Verified; read the verdict, the
 // chain commitments, the stages, the provenance, the downloads and a source file; submit a
-// changed source and read the mismatch's causes and diff; submit an unknown hash and read the
-// error. Each step leaves a full-page screenshot. Prints one JSON line: {"jobs": {...},
+// changed source and read the mismatch's causes and diff; queue both again as a batch and read
+// its progress page; submit an unknown hash and read the error. Each step leaves a full-page screenshot. Prints one JSON line: {"jobs": {...},
 // "screenshots": [...]}. Any failed expectation exits 1 with the reason and the page's text.
 
 import { createRequire } from "node:module";
@@ -152,12 +152,33 @@ try {
   if (!rows.includes(String(good)) || !rows.includes(String(bad))) await fail(`the list shows ${rows}`);
   await shot("index-two");
 
+  // A batch of the same two (transaction, source) pairs, queued through the API: the jobs are
+  // shared, so the batch is finished at once; its page shows the counts and links each job.
+  const b64 = (f) => fs.readFileSync(f).toString("base64");
+  const queued = await fetch(base + "/api/v1/batches", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "browser", jobs: [{ hash, archive: b64(right) }, { hash, archive: b64(wrong) }] }),
+  });
+  if (queued.status !== 202) await fail(`the batch was answered ${queued.status}: ${await queued.text()}`);
+  const batch = (await queued.json()).id;
+  await page.goto(`${base}/batches/${batch}`, { waitUntil: "load" });
+  await expectText(`Batch ${batch} · browser`, "2 of 2 finished", "Verified", "Failed", "BytecodeMismatch");
+  const bar = await page.$eval("progress", (p) => [p.value, p.max]);
+  if (bar[0] !== 2 || bar[1] !== 2) await fail(`the progress bar is at ${bar}`);
+  if (await page.$('meta[http-equiv="refresh"]')) await fail("a finished batch still refreshes itself");
+  const linked = await page.$$eval("main table tr td:nth-child(2) a", (as) => as.map((a) => a.textContent));
+  if (linked.join() !== `${good},${bad}`) await fail(`the batch lists jobs ${linked}`);
+  await shot("batch");
+  await Promise.all([page.waitForNavigation(), page.click(`a[href="/jobs/${bad}"]`)]);
+  await expectText("BytecodeMismatch");
+
   // An unknown transaction through the form: an error page that names it.
   await submitForm("ab".repeat(32), right);
   await expectText("ContractNotFound", "knows no deploy or transaction");
   await shot("error-unknown-hash");
 
-  console.log(JSON.stringify({ jobs: { verified: good, mismatch: bad }, screenshots: taken }));
+  console.log(JSON.stringify({ jobs: { verified: good, mismatch: bad }, batch, screenshots: taken }));
 } finally {
   await browser.close();
 }
