@@ -8,7 +8,8 @@
 # workspace cut down to those three contracts (one lock), one tree per job, differing in a comment
 # (so no build result is reused: every job compiles).
 #
-# Three runs, each on its own database and build cache:
+# Three runs, each on its own database and an emptied build cache (at one path: the compile
+# cache's key includes the target directory's path, so a worker must keep its --cache-dir path):
 #   without   workers without a compile cache: each sandboxed build compiles its dependencies;
 #   cold      workers sharing an empty compile cache they may write (the first builds fill it);
 #   warm      workers reading the compile cache the cold run filled.
@@ -94,7 +95,8 @@ run() { # name, worker flags...
   local name=$1; shift
   local dir=$work/run-$name
   mkdir -p "$dir"
-  "$bin" serve --listen 127.0.0.1:0 --node "$node" --data "$dir/data" --cache-dir "$dir/cache" \
+  rm -rf "$work/cache"
+  "$bin" serve --listen 127.0.0.1:0 --node "$node" --data "$dir/data" --cache-dir "$work/cache" \
     --workers 0 > "$dir/serve.out" 2> "$dir/serve.err" &
   local serve_pid=$!
   pids+=("$serve_pid")
@@ -104,7 +106,7 @@ run() { # name, worker flags...
   local wpids=()
   for w in 1 2; do
     "$bin" worker --database "sqlite://$dir/data/service.db?mode=rwc" --node "$node" --data "$dir/w$w" \
-      --cache-dir "$dir/cache" "$@" > /dev/null 2> "$dir/w$w.err" &
+      --cache-dir "$work/cache" "$@" > /dev/null 2> "$dir/w$w.err" &
     wpids+=($!); pids+=($!)
   done
   local t0 t1

@@ -75,15 +75,19 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut doc = api
         .submit_batch(body)
         .with_context(|| format!("submitting {}", args.file.display()))?;
-    eprintln!(
-        "batch {} queued: {} job(s); progress at {}{}",
-        doc.id,
-        doc.total,
-        api.base(),
-        doc.links.page
-    );
+    // `-q` keeps stderr for errors.
+    let chatty = tracing::enabled!(tracing::Level::WARN);
+    if chatty {
+        eprintln!(
+            "batch {} queued: {} job(s); progress at {}{}",
+            doc.id,
+            doc.total,
+            api.base(),
+            doc.links.page
+        );
+    }
     if !args.no_wait {
-        doc = follow(&api, doc, &args)?;
+        doc = follow(&api, doc, &args, chatty)?;
     }
     match args.format {
         Format::Json => {
@@ -101,8 +105,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 
 /// Polls until every job finished, drawing the progress bar (on a terminal) or a line per change
 /// (otherwise).
-fn follow(api: &Client, mut doc: BatchDoc, args: &Args) -> anyhow::Result<BatchDoc> {
-    let tty = std::io::stderr().is_terminal();
+fn follow(api: &Client, mut doc: BatchDoc, args: &Args, chatty: bool) -> anyhow::Result<BatchDoc> {
+    let tty = chatty && std::io::stderr().is_terminal();
     let bar = indicatif::ProgressBar::new(doc.total as u64);
     if tty {
         bar.set_style(
@@ -116,14 +120,16 @@ fn follow(api: &Client, mut doc: BatchDoc, args: &Args) -> anyhow::Result<BatchD
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let start = std::time::Instant::now();
-    let mut last_line = String::new();
+    // Off a terminal: a line when the counts change (not at every tick of the ETA).
+    let mut last_counts = None;
     loop {
         let line = status_line(&doc);
         bar.set_position((doc.verified + doc.failed) as u64);
         bar.set_message(line.clone());
-        if !tty && line != last_line {
+        let counts = (doc.verified, doc.failed, doc.running, doc.remaining);
+        if chatty && !tty && last_counts != Some(counts) {
             eprintln!("batch {}: {line}", doc.id);
-            last_line = line;
+            last_counts = Some(counts);
         }
         if doc.done {
             break;
