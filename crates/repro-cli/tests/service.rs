@@ -103,7 +103,22 @@ fn serve(node: &str, data: &Path, cache: &Path, extra: &[&str]) -> Proc {
 
 /// Starts `casper-repro worker` on `database`.
 fn worker(node: &str, database: &str, data: &Path, cache: &Path) -> Proc {
-    let child = spawn(&[
+    let child = spawn(&worker_args(node, database, data, cache, "6"));
+    Proc {
+        child,
+        base: String::new(),
+    }
+}
+
+/// `casper-repro worker`'s arguments: the database, the node, its directories and its lease.
+fn worker_args<'a>(
+    node: &'a str,
+    database: &'a str,
+    data: &'a Path,
+    cache: &'a Path,
+    lease: &'a str,
+) -> Vec<&'a str> {
+    vec![
         "worker",
         "--database",
         database,
@@ -114,12 +129,8 @@ fn worker(node: &str, database: &str, data: &Path, cache: &Path) -> Proc {
         "--cache-dir",
         cache.to_str().unwrap(),
         "--lease",
-        "6",
-    ]);
-    Proc {
-        child,
-        base: String::new(),
-    }
+        lease,
+    ]
 }
 
 /// The real client: `verify_contract(hash, base, project)`.
@@ -640,7 +651,7 @@ fn bad_submissions_are_refused_with_a_json_error_and_nothing_is_stored() {
         &node.url,
         &data,
         &work.path().join("cache"),
-        &["--max-archive", "1"],
+        &["--max-archive", "1", "--max-batch", "2"],
     );
     let hash = deploy_hash();
     let good = tar_gz(&project(work.path()));
@@ -850,6 +861,22 @@ fn bad_submissions_are_refused_with_a_json_error_and_nothing_is_stored() {
         );
         let d = v["error"]["description"].as_str().unwrap();
         assert!(d.contains(want), "{d}");
+    }
+    // A batch has its own body limit (--max-batch 2 MiB), above a single job's (--max-archive
+    // 1 MiB): 1.8 MB is read (and is not JSON), 2.2 MB is refused unread.
+    for (size, endpoint, status) in [
+        (1_800_000, "jobs", 413),
+        (1_800_000, "batches", 400),
+        (2_200_000, "batches", 413),
+    ] {
+        let body = vec![b' '; size];
+        let (code, b) = http(
+            "POST",
+            &format!("{}/api/v1/{endpoint}", server.base),
+            Some(("application/json", &body)),
+        );
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(code, status, "{size} bytes to {endpoint}: {v}");
     }
     let (code, v) = get_json(&format!("{}/api/v1/batches/1", server.base));
     assert_eq!(
@@ -1287,19 +1314,7 @@ fn logged_worker(
     log: &Path,
     extra: &[&str],
 ) -> Proc {
-    let mut args = vec![
-        "worker",
-        "--database",
-        database,
-        "--node",
-        node,
-        "--data",
-        data.to_str().unwrap(),
-        "--cache-dir",
-        cache.to_str().unwrap(),
-        "--lease",
-        "5",
-    ];
+    let mut args = worker_args(node, database, data, cache, "5");
     args.extend_from_slice(extra);
     let child = Command::new(env!("CARGO_BIN_EXE_casper-repro"))
         .args(&args)
@@ -1314,6 +1329,47 @@ fn logged_worker(
         child,
         base: String::new(),
     }
+}
+
+/// The processes below `pid`: (pid, command name), from `/proc`.
+fn descendants(pid: u32) -> Vec<(u32, String)> {
+    let mut parent_of = Vec::new();
+    for e in fs_err::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        // `pid (comm) state ppid …`; comm may hold spaces, so split after the last `)`.
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = stat[open + 1..close].to_owned();
+        let ppid: u32 = stat[close + 2..]
+            .split(' ')
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        parent_of.push((p, ppid, comm));
+    }
+    let mut out: Vec<(u32, String)> = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(parent) = frontier.pop() {
+        for (p, pp, comm) in &parent_of {
+            if *pp == parent {
+                out.push((*p, comm.clone()));
+                frontier.push(*p);
+            }
+        }
+    }
+    out
+}
+
+/// The process is still there under the same command name (not a reused pid).
+fn alive((pid, comm): &(u32, String)) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.contains(&format!("({comm})")) && !s.contains(") Z "))
 }
 
 /// The job ids a worker's log says it finished (`job finished` lines, written only after the
@@ -1439,7 +1495,8 @@ fn a_batch_is_verified_once_by_two_workers_when_one_is_killed() {
     let mut w1 = logged_worker(&node.url, &db.url, &data(1), &cache, &logs[0], &shared);
     let w2 = logged_worker(&node.url, &db.url, &data(2), &cache, &logs[1], &shared);
 
-    // Kill the first worker once it has finished a job and holds another.
+    // Kill the first worker once it has finished a job and holds another, mid-build (its
+    // sandbox, bubblewrap, is running).
     let t = Instant::now();
     let held = loop {
         let finished = finished_in_log(&logs[0]);
@@ -1447,17 +1504,32 @@ fn a_batch_is_verified_once_by_two_workers_when_one_is_killed() {
             .into_iter()
             .filter(|j| !finished.contains(j))
             .collect();
-        if !finished.is_empty() && !held.is_empty() {
+        let building = descendants(w1.child.id())
+            .iter()
+            .any(|(_, comm)| comm == "bwrap");
+        if !finished.is_empty() && !held.is_empty() && building {
             break held;
         }
         assert!(
             t.elapsed() < Duration::from_secs(600),
-            "worker 1 never got going"
+            "worker 1 was never seen building after finishing a job"
         );
         std::thread::sleep(Duration::from_millis(200));
     };
+    let sandboxed = descendants(w1.child.id());
     w1.child.kill().unwrap();
     w1.child.wait().unwrap();
+    // Its build dies with it (the sandbox is killed with its parent): none of its processes is
+    // left running a stranger's code.
+    let t = Instant::now();
+    while sandboxed.iter().any(alive) {
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "the killed worker's build outlived it: {:?}",
+            sandboxed.iter().filter(|p| alive(p)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     // The newcomer only reads the compile cache.
     let w3 = logged_worker(&node.url, &db.url, &data(3), &cache, &logs[2], &shared[..2]);
 
