@@ -14,6 +14,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 pub mod bundle;
+pub mod finality;
 pub mod install;
 pub mod proof;
 #[cfg(feature = "http")]

@@ -100,6 +100,19 @@ fn check_schema(file: &str, transaction_methods: &[&str]) {
     // The published examples are generated, not real chain data: their hashes and proofs need
     // not be consistent, so only the parsing is asserted here.
     assert!(!facts.protocol_version.is_empty());
+    // The example block is a switch block: the next era's validator weights parse, and its own
+    // listed validators are among them (finality is weighed against such weights).
+    let weights = crate::finality::next_era_weights(&block)
+        .unwrap_or_else(|| panic!("{file} chain_get_block: the example is not a switch block"));
+    let listed = listed_weights(&s);
+    assert!(!listed.is_empty(), "{file}");
+    let parsed: Vec<(String, String)> = weights
+        .iter()
+        .map(|(k, w)| (k.to_hex_string().to_lowercase(), w.to_string()))
+        .collect();
+    let mut listed = listed;
+    listed.sort();
+    assert_eq!(parsed, listed, "{file}: the weights the example lists");
     // The examples' chainspec bytes are a placeholder ("**"), not a chainspec.
     fetch_chainspec(&mut bundle)
         .unwrap_or_else(|e| panic!("{file} info_get_chainspec: {e}"))
@@ -117,6 +130,32 @@ fn check_schema(file: &str, transaction_methods: &[&str]) {
         Ok(None) => panic!("{file} query_global_state: not read"),
         Err(e) => panic!("{file} query_global_state: {e}"),
     }
+}
+
+/// The `next_era_validator_weights` the `chain_get_block` example's JSON lists, as (validator
+/// hex, weight decimal), read from the JSON tree itself, not through casper-types.
+fn listed_weights(schema: &Value) -> Vec<(String, String)> {
+    fn find(v: &Value) -> Option<&Value> {
+        match v {
+            Value::Object(o) => o
+                .get("next_era_validator_weights")
+                .or_else(|| o.values().find_map(find)),
+            Value::Array(a) => a.iter().find_map(find),
+            _ => None,
+        }
+    }
+    let (_, result) = example(schema, "chain_get_block");
+    find(&result)
+        .and_then(Value::as_array)
+        .expect("the example lists next_era_validator_weights")
+        .iter()
+        .map(|e| {
+            (
+                e["validator"].as_str().unwrap().to_lowercase(),
+                e["weight"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
 }
 
 #[test]
