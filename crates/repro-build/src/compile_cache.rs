@@ -2,7 +2,7 @@
 //! sandboxed build (whose private target starts empty) does not compile its dependencies again.
 //!
 //! An entry is keyed by everything that can change what cargo writes into a target directory (see
-//! `compile_cache_key` in the crate root: toolchain, target, lock digest, package set, features,
+//! [`key`]: toolchain, target, lock digest, package set, features,
 //! flags as given, `$CARGO_HOME` config, recipe, the target directory's path and
 //! [`FORMAT_VERSION`]); cargo's own fingerprints still decide what is rebuilt after a restore.
 //!
@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::BuildError;
+use crate::{Progress, ProgressEvent};
 
 /// Version of the entry layout and of the key document; part of the key.
 pub const FORMAT_VERSION: u32 = 1;
@@ -322,6 +323,168 @@ fn set_mode_and_mtime(path: &Path, mode: u32, mtime_ns: u128) -> std::io::Result
         Err(_) => std::fs::File::open(path)?,
     };
     f.set_modified(t)
+}
+
+/// What an entry's key is made of, from the build request and the build's toolchain.
+pub(crate) struct KeyInputs<'a> {
+    pub(crate) req: &'a crate::BuildRequest,
+    pub(crate) rustc_vv: &'a str,
+    pub(crate) cargo_v: &'a str,
+    /// The committed lock's digest or the reconstructed lock's instant.
+    pub(crate) lock_input: &'a str,
+    pub(crate) registry_access: crate::lock::RegistryAccess,
+    /// Digest of `$CARGO_HOME/config.toml`.
+    pub(crate) cargo_config: Option<&'a str>,
+    /// Where the cached files were produced (the shared target's path).
+    pub(crate) target_dir: &'a Path,
+}
+
+/// The entry's key: sha256 of a canonical JSON of everything that can change what cargo writes
+/// into a target directory.
+pub(crate) fn key(k: &KeyInputs<'_>) -> String {
+    let doc = serde_json::json!({
+        "format": FORMAT_VERSION,
+        "rustc_vv": k.rustc_vv,
+        "cargo_v": k.cargo_v,
+        "target": &k.req.target,
+        "lock": k.lock_input,
+        "registry_access": k.registry_access,
+        "packages": &k.req.packages,
+        "features": &k.req.features,
+        "no_default_features": k.req.no_default_features,
+        // As given: a token stands for this build's private location, which differs on
+        // every build.
+        "remaps": k.req.remaps.iter().map(|r| [&r.from, &r.to]).collect::<Vec<_>>(),
+        "cargo_home": k.req.host.cargo_home.display().to_string(),
+        "home": k.req.remaps.iter().any(|r| r.from == "{home}").then(|| k.req.host.home.display().to_string()),
+        "cargo_config": k.cargo_config,
+        "units": &k.req.units,
+        "recipe": &k.req.recipe,
+        // The cached files were produced at this path.
+        "target_dir": k.target_dir.display().to_string(),
+    });
+    crate::sha256_hex(crate::canonical_json(&doc).as_bytes())
+}
+
+/// Fills in which dependencies this build compiled and how many it reused (the workspace's own
+/// packages, named in `own`, are left out: they are always rebuilt).
+pub(crate) fn account(
+    info: &mut CompileCacheInfo,
+    compiled: Vec<String>,
+    own: &[&str],
+    private_target: &Path,
+    triple: &str,
+) {
+    let name = |c: &str| c.split(' ').next().unwrap_or("").to_owned();
+    info.dependencies_compiled = compiled
+        .into_iter()
+        .filter(|c| !own.contains(&name(c).as_str()))
+        .collect();
+    let compiled_names: std::collections::BTreeSet<String> =
+        info.dependencies_compiled.iter().map(|c| name(c)).collect();
+    info.dependencies_reused = fingerprinted_packages(private_target, triple)
+        .iter()
+        .filter(|n| !own.contains(&n.as_str()) && !compiled_names.contains(*n))
+        .count();
+}
+
+/// Passes progress on, noting the packages cargo compiles.
+pub(crate) struct CountCompiling<'a> {
+    pub(crate) inner: &'a mut dyn Progress,
+    pub(crate) compiled: Vec<String>,
+}
+
+impl Progress for CountCompiling<'_> {
+    fn event(&mut self, event: ProgressEvent<'_>) {
+        if let ProgressEvent::CargoLine(line) = event
+            && let Some(p) = compiling_line(line)
+            && !self.compiled.contains(&p)
+        {
+            self.compiled.push(p);
+        }
+        self.inner.event(event);
+    }
+}
+
+/// Restores the compile cache's entry into the sandbox's private target, if there is a sound
+/// one; a damaged entry is reported and ignored.
+pub(crate) fn restore_step(
+    cc: &CompileCacheConfig,
+    key: &str,
+    private_target: &Path,
+    progress: &mut dyn Progress,
+) -> Result<CompileCacheInfo, BuildError> {
+    let mut info = CompileCacheInfo {
+        key: key.to_owned(),
+        hit: false,
+        restored_files: 0,
+        stored: false,
+        dependencies_compiled: Vec::new(),
+        dependencies_reused: 0,
+        note: None,
+    };
+    let short = &key[..16.min(key.len())];
+    match restore(cc, key, private_target)? {
+        Restore::Hit(n) => {
+            info.hit = true;
+            info.restored_files = n;
+            progress.event(ProgressEvent::Step(&format!(
+                "compile cache: restored {n} files (key {short})"
+            )));
+        }
+        Restore::Miss => {
+            progress.event(ProgressEvent::Step(&format!(
+                "compile cache: no entry (key {short})"
+            )));
+        }
+        Restore::Rejected(why) => {
+            tracing::warn!(%key, "compile cache entry ignored: {why}");
+            progress.event(ProgressEvent::Step(&format!(
+                "compile cache: entry {short} ignored, it does not match its manifest; building without it"
+            )));
+            info.note = Some(format!("entry ignored: {why}"));
+        }
+    }
+    Ok(info)
+}
+
+/// Stores the private target of a successful compile as the compile cache's entry, leaving out
+/// the final artifacts (the files directly in `<target>/release/`).
+pub(crate) fn store_step(
+    cc: &CompileCacheConfig,
+    key: &str,
+    private_target: &Path,
+    target: &str,
+    info: &mut CompileCacheInfo,
+    progress: &mut dyn Progress,
+) {
+    let finals = Path::new(target).join("release");
+    let exclude = |rel: &Path| rel.parent() == Some(finals.as_path());
+    let short = &key[..16.min(key.len())];
+    match store(cc, key, private_target, &exclude, MAX_STORE_BYTES) {
+        Ok(Store::Stored) => {
+            info.stored = true;
+            progress.event(ProgressEvent::Step(&format!(
+                "compile cache: stored (key {short})"
+            )));
+        }
+        Ok(Store::Exists) => {}
+        // The build itself succeeded: a cache that cannot be written does not fail it.
+        Err(e) => {
+            tracing::warn!(%key, "compile cache: storing failed: {e}");
+            progress.event(ProgressEvent::Step(&format!(
+                "compile cache: not stored: {e}"
+            )));
+            info.note.get_or_insert(format!("not stored: {e}"));
+        }
+        Ok(Store::Skipped(why)) => {
+            tracing::info!(%key, "compile cache: not stored: {why}");
+            progress.event(ProgressEvent::Step(&format!(
+                "compile cache: not stored: {why}"
+            )));
+            info.note.get_or_insert(format!("not stored: {why}"));
+        }
+    }
 }
 
 /// The packages cargo says it compiles (`Compiling NAME vVERSION (…)` lines), as `NAME vVERSION`.

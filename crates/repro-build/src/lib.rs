@@ -428,28 +428,16 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
                     });
                 }
             }
-            let key_doc = serde_json::json!({
-                "format": compile_cache::FORMAT_VERSION,
-                "rustc_vv": &tc.rustc_vv,
-                "cargo_v": &tc.cargo_v,
-                "target": &req.target,
-                "lock": &lock_input,
-                "registry_access": access,
-                "packages": &req.packages,
-                "features": &req.features,
-                "no_default_features": req.no_default_features,
-                // As given: a token stands for this build's private location, which differs on
-                // every build.
-                "remaps": req.remaps.iter().map(|r| [&r.from, &r.to]).collect::<Vec<_>>(),
-                "cargo_home": req.host.cargo_home.display().to_string(),
-                "home": req.remaps.iter().any(|r| r.from == "{home}").then(|| req.host.home.display().to_string()),
-                "cargo_config": &cargo_config,
-                "units": &req.units,
-                "recipe": &req.recipe,
-                // The cached files were produced at this path.
-                "target_dir": target_dir.display().to_string(),
+            let key = compile_cache::key(&compile_cache::KeyInputs {
+                req,
+                rustc_vv: &tc.rustc_vv,
+                cargo_v: &tc.cargo_v,
+                lock_input: &lock_input,
+                registry_access: access,
+                cargo_config: cargo_config.as_deref(),
+                target_dir: &target_dir,
             });
-            Some((cc, sha256_hex(canonical_json(&key_doc).as_bytes())))
+            Some((cc, key))
         }
         (Some(_), None) => {
             tracing::warn!("a compile cache is only used by sandboxed builds; ignored");
@@ -623,10 +611,15 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         .join(&req.target)
         .join("release");
     let mut cc_info = match (&compile_cache, &sandbox) {
-        (Some((cc, key)), Some(sb)) => Some(restore_compile_cache(cc, key, sb, progress)?),
+        (Some((cc, key)), Some(sb)) => Some(compile_cache::restore_step(
+            cc,
+            key,
+            sb.private_target(),
+            progress,
+        )?),
         _ => None,
     };
-    let mut counting = CountCompiling {
+    let mut counting = compile_cache::CountCompiling {
         inner: progress,
         compiled: Vec::new(),
     };
@@ -661,23 +654,10 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
     let compiled = std::mem::take(&mut counting.compiled);
     let progress = counting.inner;
     if let (Some(info), Some((cc, key)), Some(sb)) = (&mut cc_info, &compile_cache, &sandbox) {
-        let own: std::collections::BTreeSet<&str> = meta.iter().map(|m| m.name.as_str()).collect();
-        info.dependencies_compiled = compiled
-            .into_iter()
-            .filter(|c| !own.contains(c.split(' ').next().unwrap_or("")))
-            .collect();
-        let compiled_names: std::collections::BTreeSet<&str> = info
-            .dependencies_compiled
-            .iter()
-            .map(|c| c.split(' ').next().unwrap_or(""))
-            .collect();
-        info.dependencies_reused =
-            compile_cache::fingerprinted_packages(sb.private_target(), &req.target)
-                .iter()
-                .filter(|n| !own.contains(n.as_str()) && !compiled_names.contains(n.as_str()))
-                .count();
+        let own: Vec<&str> = meta.iter().map(|m| m.name.as_str()).collect();
+        compile_cache::account(info, compiled, &own, sb.private_target(), &req.target);
         if cc.write {
-            store_compile_cache(cc, key, sb.private_target(), &req.target, info, progress)?;
+            compile_cache::store_step(cc, key, sb.private_target(), &req.target, info, progress);
         }
     }
 
@@ -825,112 +805,6 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         toolchain: tc.name,
         elapsed: start.elapsed(),
     })
-}
-
-/// Passes progress on, noting the packages cargo compiles.
-struct CountCompiling<'a> {
-    inner: &'a mut dyn Progress,
-    compiled: Vec<String>,
-}
-
-impl Progress for CountCompiling<'_> {
-    fn event(&mut self, event: ProgressEvent<'_>) {
-        if let ProgressEvent::CargoLine(line) = event
-            && let Some(p) = compile_cache::compiling_line(line)
-            && !self.compiled.contains(&p)
-        {
-            self.compiled.push(p);
-        }
-        self.inner.event(event);
-    }
-}
-
-/// Restores the compile cache's entry into the sandbox's private target, if there is a sound
-/// one; a damaged entry is reported and ignored.
-fn restore_compile_cache(
-    cc: &CompileCacheConfig,
-    key: &str,
-    sb: &sandbox::Sandbox,
-    progress: &mut dyn Progress,
-) -> Result<compile_cache::CompileCacheInfo, BuildError> {
-    let mut info = compile_cache::CompileCacheInfo {
-        key: key.to_owned(),
-        hit: false,
-        restored_files: 0,
-        stored: false,
-        dependencies_compiled: Vec::new(),
-        dependencies_reused: 0,
-        note: None,
-    };
-    let short = &key[..16.min(key.len())];
-    match compile_cache::restore(cc, key, sb.private_target())? {
-        compile_cache::Restore::Hit(n) => {
-            info.hit = true;
-            info.restored_files = n;
-            progress.event(ProgressEvent::Step(&format!(
-                "compile cache: restored {n} files (key {short})"
-            )));
-        }
-        compile_cache::Restore::Miss => {
-            progress.event(ProgressEvent::Step(&format!(
-                "compile cache: no entry (key {short})"
-            )));
-        }
-        compile_cache::Restore::Rejected(why) => {
-            tracing::warn!(%key, "compile cache entry ignored: {why}");
-            progress.event(ProgressEvent::Step(&format!(
-                "compile cache: entry {short} ignored, it does not match its manifest; building without it"
-            )));
-            info.note = Some(format!("entry ignored: {why}"));
-        }
-    }
-    Ok(info)
-}
-
-/// Stores the private target of a successful compile as the compile cache's entry, leaving out
-/// the final artifacts (the files directly in `<target>/release/`).
-fn store_compile_cache(
-    cc: &CompileCacheConfig,
-    key: &str,
-    private_target: &Path,
-    target: &str,
-    info: &mut compile_cache::CompileCacheInfo,
-    progress: &mut dyn Progress,
-) -> Result<(), BuildError> {
-    let finals = Path::new(target).join("release");
-    let exclude = |rel: &Path| rel.parent() == Some(finals.as_path());
-    let short = &key[..16.min(key.len())];
-    match compile_cache::store(
-        cc,
-        key,
-        private_target,
-        &exclude,
-        compile_cache::MAX_STORE_BYTES,
-    ) {
-        Ok(compile_cache::Store::Stored) => {
-            info.stored = true;
-            progress.event(ProgressEvent::Step(&format!(
-                "compile cache: stored (key {short})"
-            )));
-        }
-        Ok(compile_cache::Store::Exists) => {}
-        // The build itself succeeded: a cache that cannot be written does not fail it.
-        Err(e) => {
-            tracing::warn!(%key, "compile cache: storing failed: {e}");
-            progress.event(ProgressEvent::Step(&format!(
-                "compile cache: not stored: {e}"
-            )));
-            info.note.get_or_insert(format!("not stored: {e}"));
-        }
-        Ok(compile_cache::Store::Skipped(why)) => {
-            tracing::info!(%key, "compile cache: not stored: {why}");
-            progress.event(ProgressEvent::Step(&format!(
-                "compile cache: not stored: {why}"
-            )));
-            info.note.get_or_insert(format!("not stored: {why}"));
-        }
-    }
-    Ok(())
 }
 
 /// What one cargo invocation produced, before post-processing.
