@@ -1,10 +1,10 @@
 //! The compile cache of sandboxed builds: trusted copies of their target directories, so that a
 //! sandboxed build (whose private target starts empty) does not compile its dependencies again.
 //!
-//! An entry is keyed by everything that can change what cargo writes into a target directory (see
-//! [`key`]: toolchain, target, lock digest, package set, features,
-//! flags as given, `$CARGO_HOME` config, recipe, the target directory's path and
-//! [`FORMAT_VERSION`]); cargo's own fingerprints still decide what is rebuilt after a restore.
+//! An entry is keyed by everything that can change what cargo writes into a target directory
+//! (`key()`: toolchain, target, lock digest, package set, features, flags as given, `$CARGO_HOME`
+//! config, recipe, the target directory's path and [`FORMAT_VERSION`]); cargo's own fingerprints
+//! still decide what is rebuilt after a restore.
 //!
 //! Layout under [`CompileCacheConfig::dir`]:
 //! - `entries/<key>/tree/…`: the target directory's files;
