@@ -2,6 +2,7 @@
 # Regenerate the node JSON-RPC bundles under testdata/rpc/ from the real execution engines:
 #   rpc-ee-7-0-3 (oracles/ee-7.0.3, node 1.5.8)  -> testdata/rpc/node-1.5.8-*
 #   rpc-ee-8-1-1 (oracles/ee-8.1.1, node 2.0.3)  -> testdata/rpc/sidecar-2.0.3-*
+#     (including the multi-era finality chains sidecar-2.0.3-finality*, with chain.json)
 #
 #   oracles/rpc-fixtures.sh [--check]
 #

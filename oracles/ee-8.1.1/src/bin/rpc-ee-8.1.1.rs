@@ -16,8 +16,17 @@
 //! one proof per hop) and the caller's ContractWasm; every case gets `info_get_chainspec` (the
 //! bytes of the chainspec.toml the engine was configured from). Writes
 //! `<out>/<case>/responses.json` (the sidecar bundle) and `<out>/<case>/engine.json`.
-//! Everything is fixed (keys, timestamps, ed25519 signatures are deterministic): two runs give
-//! byte-identical files.
+//!
+//! Then the finality bundles (module `finality`, `sidecar-2.0.3-finality*`): one engine history
+//! with several validators (genesis bonds, `add_bid` and `run_auction` through the auction
+//! contract) over eras 0..=3, a `BlockV2` chain over it (switch blocks carrying the engine's next
+//! era weights, every block signed by its era's validators), the `multi_ep` Deploy executed in
+//! the height-10 block; `chain_get_block` of every block by height and by hash, and a `chain.json`
+//! describing the chain; plus variants a finality check must reject (too little signing weight,
+//! an unknown signer, a forged switch block, a trusted hash from another chain).
+//!
+//! Everything is fixed (keys, timestamps, engine-internal deploy hashes; ed25519 signatures are
+//! deterministic): two runs give byte-identical files.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -52,6 +61,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use harness::fallible;
+
+// Beside this file, not in src/bin/ (where cargo would take it for a binary of its own).
+#[path = "rpc-ee-8.1.1/finality.rs"]
+mod finality;
 
 const EXECUTION_ENGINE: &str = "8.1.1";
 const ENGINE_TEST_SUPPORT: &str = "8.1.1";
@@ -305,7 +318,14 @@ fn run() -> Result<()> {
             .with_context(|| format!("case {}", case.name))?;
         eprintln!("{}: done in {:?}", case.name, started.elapsed());
     }
-    Ok(())
+    finality::run(&finality::Inputs {
+        chainspec: &chainspec,
+        chainspec_bytes: &chainspec_bytes,
+        lanes: &lanes,
+        wasm_dir: &wasm_dir,
+        out: &out,
+    })
+    .context("finality bundles")
 }
 
 /// `1000000` → `1_000_000` (the chainspec's spelling).
@@ -326,28 +346,39 @@ fn protocol_version() -> ProtocolVersion {
 }
 
 /// Fresh temporary global state and genesis, as the ee-8.x oracle (`oracles/shared-src/ee-8.rs`).
-fn new_builder(chainspec: &ChainspecConfig) -> LmdbWasmTestBuilder {
+fn new_builder(chainspec: &ChainspecConfig) -> Result<LmdbWasmTestBuilder> {
+    new_builder_with(
+        chainspec,
+        vec![
+            GenesisAccount::account(
+                DEFAULT_ACCOUNT_PUBLIC_KEY.clone(),
+                Motes::new(DEFAULT_ACCOUNT_INITIAL_BALANCE),
+                None,
+            ),
+            GenesisAccount::account(
+                DEFAULT_PROPOSER_PUBLIC_KEY.clone(),
+                Motes::new(DEFAULT_ACCOUNT_INITIAL_BALANCE),
+                None,
+            ),
+        ],
+    )
+}
+
+/// Fresh temporary global state and the engine's genesis with `accounts` (and the chainspec's
+/// auction settings), at protocol version 2.0.3.
+fn new_builder_with(
+    chainspec: &ChainspecConfig,
+    accounts: Vec<GenesisAccount>,
+) -> Result<LmdbWasmTestBuilder> {
     let mut builder = LmdbWasmTestBuilder::new_temporary_with_config(chainspec.clone());
     let mut engine_config = chainspec.engine_config();
     engine_config.set_protocol_version(protocol_version());
     builder.with_engine_config(engine_config);
-    let accounts = vec![
-        GenesisAccount::account(
-            DEFAULT_ACCOUNT_PUBLIC_KEY.clone(),
-            Motes::new(DEFAULT_ACCOUNT_INITIAL_BALANCE),
-            None,
-        ),
-        GenesisAccount::account(
-            DEFAULT_PROPOSER_PUBLIC_KEY.clone(),
-            Motes::new(DEFAULT_ACCOUNT_INITIAL_BALANCE),
-            None,
-        ),
-    ];
     let genesis = chainspec
         .create_genesis_request(accounts, protocol_version())
-        .expect("genesis request from a parsed chainspec");
+        .map_err(|e| anyhow!("genesis request from the bundled chainspec: {e:?}"))?;
     builder.run_genesis(genesis);
-    builder
+    Ok(builder)
 }
 
 /// The proposer's secret key behind `DEFAULT_PROPOSER_PUBLIC_KEY` (test-support 8.1.1 lib.rs).
@@ -480,7 +511,8 @@ fn build_transaction(
 }
 
 /// Executes one transaction in the engine as the node would hand it over (its hash, session,
-/// args, initiator and signers), commits, and makes the block that holds it.
+/// args, initiator and signers), commits, and makes the block that holds it (era [`ERA`], signed
+/// by the test-support proposer).
 fn execute(
     builder: &mut LmdbWasmTestBuilder,
     chainspec: &ChainspecConfig,
@@ -491,7 +523,91 @@ fn execute(
     payment: u64,
 ) -> Result<Executed> {
     let proposer_key = proposer_secret_key()?;
-    let (lane, initiator, signers) = match &transaction {
+    let run = execute_in_engine(
+        builder,
+        chainspec,
+        lanes,
+        &transaction,
+        position.parent_hash,
+        position.height,
+        block_timestamp,
+        payment,
+    )?;
+    let mut transactions = BTreeMap::new();
+    transactions.insert(run.lane, vec![transaction.hash()]);
+    let block = BlockV2::new(
+        position.parent_hash,
+        position.parent_seed,
+        run.post_state,
+        false,
+        None,
+        block_timestamp,
+        EraId::new(ERA),
+        position.height,
+        protocol_version(),
+        DEFAULT_PROPOSER_PUBLIC_KEY.clone(),
+        transactions,
+        RewardedSignatures::default(),
+        GAS_PRICE,
+        Some(BlockHash::new(Digest::hash(
+            b"casper-repro-test switch block",
+        ))),
+    );
+    let signatures = sign_block(&block, [&proposer_key])?;
+    Ok(Executed {
+        transaction,
+        block,
+        signatures,
+        result: run.result,
+        post_state: run.post_state,
+    })
+}
+
+/// `block`'s finality signatures (`FinalitySignatureV2` over its hash, height, era and the hash
+/// of [`CHAIN_NAME`]) by each of `keys`, as a node's `BlockSignaturesV2`; every one checked.
+fn sign_block<'a>(
+    block: &BlockV2,
+    keys: impl IntoIterator<Item = &'a SecretKey>,
+) -> Result<BlockSignatures> {
+    let chain_name_hash = ChainNameDigest::from_chain_name(CHAIN_NAME);
+    let (hash, height, era) = (*block.hash(), block.height(), block.era_id());
+    let mut signatures = BlockSignaturesV2::new(hash, height, era, chain_name_hash);
+    for key in keys {
+        let signature = FinalitySignatureV2::create(hash, height, era, chain_name_hash, key);
+        signature
+            .is_verified()
+            .map_err(|e| anyhow!("finality signature on block {hash}: {e}"))?;
+        signatures.insert_signature(signature.public_key().clone(), *signature.signature());
+    }
+    let signatures = BlockSignatures::V2(signatures);
+    signatures
+        .is_verified()
+        .map_err(|e| anyhow!("block signatures: {e}"))?;
+    Ok(signatures)
+}
+
+/// What the engine made of one transaction: the lane a node puts it in, its execution result as
+/// node 2.0.3 reports it, and the committed post-state.
+struct EngineRun {
+    lane: u8,
+    result: ExecutionResultV2,
+    post_state: Digest,
+}
+
+/// Executes one transaction in the engine as the node would hand it over (its hash, session,
+/// args, initiator and signers) in the block at `height` on top of `parent`, and commits.
+#[allow(clippy::too_many_arguments)]
+fn execute_in_engine(
+    builder: &mut LmdbWasmTestBuilder,
+    chainspec: &ChainspecConfig,
+    lanes: &TransactionV1Config,
+    transaction: &Transaction,
+    parent: BlockHash,
+    height: u64,
+    block_timestamp: Timestamp,
+    payment: u64,
+) -> Result<EngineRun> {
+    let (lane, initiator, signers) = match transaction {
         Transaction::Deploy(deploy) => (
             calculate_lane_id_for_deploy(deploy, PricingHandling::PaymentLimited, lanes)
                 .map_err(|e| anyhow!("deploy lane: {e}"))?,
@@ -532,10 +648,8 @@ fn execute(
         }
     };
 
-    let parent = position.parent_hash;
-    let height = position.height;
     let gas_limit = Gas::new(payment);
-    let request_builder = match &transaction {
+    let request_builder = match transaction {
         Transaction::Deploy(deploy) => {
             ensure!(deploy.payment().is_standard_payment(Phase::Payment));
             let input = SessionInputData::DeploySessionData {
@@ -611,37 +725,6 @@ fn execute(
     builder.commit();
     let post_state = builder.get_post_state_hash();
 
-    let mut transactions = BTreeMap::new();
-    transactions.insert(lane, vec![transaction.hash()]);
-    let era = EraId::new(ERA);
-    let block = BlockV2::new(
-        parent,
-        position.parent_seed,
-        post_state,
-        false,
-        None,
-        block_timestamp,
-        era,
-        height,
-        protocol_version(),
-        DEFAULT_PROPOSER_PUBLIC_KEY.clone(),
-        transactions,
-        RewardedSignatures::default(),
-        GAS_PRICE,
-        Some(BlockHash::new(Digest::hash(
-            b"casper-repro-test switch block",
-        ))),
-    );
-    let chain_name_hash = ChainNameDigest::from_chain_name(CHAIN_NAME);
-    let signature =
-        FinalitySignatureV2::create(*block.hash(), height, era, chain_name_hash, &proposer_key);
-    let mut signatures = BlockSignaturesV2::new(*block.hash(), height, era, chain_name_hash);
-    signatures.insert_signature(DEFAULT_PROPOSER_PUBLIC_KEY.clone(), *signature.signature());
-    let signatures = BlockSignatures::V2(signatures);
-    signatures
-        .is_verified()
-        .map_err(|e| anyhow!("block signatures: {e}"))?;
-
     // Cost and refund as node 2.0.3 reports them for a payment-limited transaction: the gas limit
     // is the payment amount, the cost is limit × price, and the refund follows the chainspec's
     // refund handling (the engine's test support runs neither payment nor refund; the effects
@@ -666,10 +749,8 @@ fn execute(
         size_estimate: transaction.size_estimate() as u64,
         effects: exec.effects().clone(),
     };
-    Ok(Executed {
-        transaction,
-        block,
-        signatures,
+    Ok(EngineRun {
+        lane,
         result,
         post_state,
     })
@@ -688,6 +769,62 @@ struct Written {
     bytes: Vec<u8>,
 }
 
+/// The transaction of step `index` of `case` (session bytes from `wasm_dir`, the case's args and
+/// payment, the step's fixed timestamp), with the step's label (session file or
+/// `named_key.entry_point`) and session bytes.
+struct StepTransaction {
+    label: String,
+    session_bytes: Option<Vec<u8>>,
+    transaction: Transaction,
+}
+
+/// Timestamp of the transaction of step `index` of a case.
+fn step_timestamp(index: usize) -> Timestamp {
+    Timestamp::from(BASE_TIMESTAMP_MILLIS + index as u64 * 60_000)
+}
+
+fn step_transaction(case: &Case, index: usize, wasm_dir: &Path) -> Result<StepTransaction> {
+    let step = case
+        .steps
+        .get(index)
+        .ok_or_else(|| anyhow!("{} has no step {index}", case.name))?;
+    let timestamp = step_timestamp(index);
+    Ok(match *step {
+        Step::Session(file, kind) => {
+            let path = wasm_dir.join(file);
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let transaction = build_transaction(
+                kind,
+                Session::Module(&bytes, (case.session_args)()),
+                timestamp,
+                case.payment,
+            )?;
+            StepTransaction {
+                label: file.to_string(),
+                session_bytes: Some(bytes),
+                transaction,
+            }
+        }
+        Step::CallByName {
+            named_key,
+            entry_point,
+        } => StepTransaction {
+            label: format!("{named_key}.{entry_point}"),
+            session_bytes: None,
+            transaction: build_transaction(
+                Kind::Deploy,
+                Session::ByName {
+                    named_key,
+                    entry_point,
+                },
+                timestamp,
+                case.payment,
+            )?,
+        },
+    })
+}
+
 fn run_case(
     case: &Case,
     chainspec: &ChainspecConfig,
@@ -696,7 +833,7 @@ fn run_case(
     wasm_dir: &Path,
     out: &Path,
 ) -> Result<()> {
-    let mut builder = new_builder(chainspec);
+    let mut builder = new_builder(chainspec)?;
     let mut position = ChainPosition {
         parent_hash: BlockHash::new(Digest::hash(format!(
             "casper-repro-test parent of {}",
@@ -706,54 +843,22 @@ fn run_case(
         height: FIRST_HEIGHT,
     };
     let mut last = None;
-    // The fixture step's session file and bytes (None for a stored-contract call).
-    let mut session_file: Option<&str> = None;
-    let mut session_bytes: Option<Vec<u8>> = None;
-    for (index, step) in case.steps.iter().enumerate() {
-        let timestamp = Timestamp::from(BASE_TIMESTAMP_MILLIS + index as u64 * 60_000);
-        let block_timestamp = Timestamp::from(timestamp.millis() + BLOCK_DELAY_MILLIS);
-        let (file, bytes, transaction) = match *step {
-            Step::Session(file, kind) => {
-                let path = wasm_dir.join(file);
-                let bytes =
-                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                let transaction = build_transaction(
-                    kind,
-                    Session::Module(&bytes, (case.session_args)()),
-                    timestamp,
-                    case.payment,
-                )?;
-                (file.to_string(), Some(bytes), transaction)
-            }
-            Step::CallByName {
-                named_key,
-                entry_point,
-            } => (
-                format!("{named_key}.{entry_point}"),
-                None,
-                build_transaction(
-                    Kind::Deploy,
-                    Session::ByName {
-                        named_key,
-                        entry_point,
-                    },
-                    timestamp,
-                    case.payment,
-                )?,
-            ),
-        };
+    for index in 0..case.steps.len() {
+        let step = step_transaction(case, index, wasm_dir)?;
+        let block_timestamp = Timestamp::from(step_timestamp(index).millis() + BLOCK_DELAY_MILLIS);
         let executed = execute(
             &mut builder,
             chainspec,
             lanes,
-            transaction,
+            step.transaction,
             &position,
             block_timestamp,
             case.payment,
         )
-        .with_context(|| format!("step {index} ({file})"))?;
+        .with_context(|| format!("step {index} ({})", step.label))?;
         eprintln!(
-            "  step {index} {file}: {} consumed {} gas, post-state {}",
+            "  step {index} {}: {} consumed {} gas, post-state {}",
+            step.label,
             executed.transaction.hash(),
             executed.result.consumed,
             executed.post_state
@@ -763,31 +868,87 @@ fn run_case(
             parent_seed: *executed.block.header().accumulated_seed(),
             height: executed.block.height() + 1,
         };
-        session_file = match step {
-            Step::Session(file, _) => Some(file),
-            Step::CallByName { .. } => None,
-        };
-        session_bytes = bytes;
-        last = Some(executed);
+        last = Some((executed, step.session_bytes));
     }
-    let executed = last.ok_or_else(|| anyhow!("no steps"))?;
-    let block_hash = *executed.block.hash();
-    let post_state = executed.post_state;
-    ensure!(
-        post_state == *executed.block.state_root_hash(),
-        "block state root is not the post-state"
-    );
+    let (executed, session_bytes) = last.ok_or_else(|| anyhow!("no steps"))?;
+    let fixture = fixture(
+        case,
+        &builder,
+        executed.transaction.clone(),
+        executed.result.clone(),
+        executed.post_state,
+        session_bytes,
+        wasm_dir,
+    )?;
+    let calls = install_calls(
+        &fixture,
+        &executed.block,
+        Some(&executed.signatures),
+        chainspec_bytes,
+    )?;
+    let dir = out.join(case.name);
+    fallible::write_json(
+        &dir.join("responses.json"),
+        &responses_json(&fixture, calls)?,
+    )?;
+    fallible::write_json(
+        &dir.join("engine.json"),
+        &engine_json(case.name, case, &fixture, &executed.block),
+    )?;
+    Ok(())
+}
+
+/// One `query_global_state` answer: key, path, the value at its end, and bytesrepr of the
+/// merkle proofs (one per hop), all checked against the post-state.
+struct Query {
+    key: Key,
+    path: Vec<String>,
+    value: StoredValue,
+    proofs: Vec<u8>,
+}
+
+/// What a case's fixture transaction (its last step) did, read back from the engine's committed
+/// state at `post_state`: everything a bundle says about it except the block that holds it.
+struct Fixture {
+    transaction: Transaction,
+    result: ExecutionResultV2,
+    post_state: Digest,
+    /// The step's session file (None for a stored-contract call) and bytes.
+    session_file: Option<&'static str>,
+    session_bytes: Option<Vec<u8>>,
+    written: Vec<Written>,
+    /// The stored contract a `CallByName` step calls.
+    caller: Option<Caller>,
+    /// `query_global_state` answers, in the bundle's order.
+    queries: Vec<Query>,
+}
+
+/// The [`Fixture`] of `case`'s last step, executed in `builder` as `transaction` with `result`
+/// and `post_state`; checked against the case's oracle answer if it names one.
+fn fixture(
+    case: &Case,
+    builder: &LmdbWasmTestBuilder,
+    transaction: Transaction,
+    result: ExecutionResultV2,
+    post_state: Digest,
+    session_bytes: Option<Vec<u8>>,
+    wasm_dir: &Path,
+) -> Result<Fixture> {
+    let session_file = match case.steps.last() {
+        Some(Step::Session(file, _)) => Some(*file),
+        _ => None,
+    };
 
     // The stored contract a `CallByName` fixture calls, resolved as casper-repro resolves it: the
     // deploy's account → its named key → the Contract (one merkle proof per hop), then its
     // ContractWasm.
     let caller = match case.steps.last() {
         Some(Step::CallByName { named_key, .. }) => {
-            let Transaction::Deploy(deploy) = &executed.transaction else {
+            let Transaction::Deploy(deploy) = &transaction else {
                 bail!("a stored-contract call is a Deploy");
             };
             Some(resolve_caller(
-                &builder,
+                builder,
                 post_state,
                 deploy.account().to_account_hash(),
                 named_key,
@@ -801,7 +962,7 @@ fn run_case(
     let mut contract_order: Vec<[u8; 32]> = Vec::new();
     let mut write_order: Vec<[u8; 32]> = Vec::new();
     let mut last_writes: BTreeMap<[u8; 32], StoredValue> = BTreeMap::new();
-    for transform in executed.result.effects.transforms() {
+    for transform in result.effects.transforms() {
         // Named keys a contract adds to itself (an Odra constructor's `put_key`s) are AddKeys on
         // the Contract: part of its last state.
         if let (Key::Hash(addr), TransformKindV2::AddKeys(keys)) =
@@ -908,19 +1069,150 @@ fn run_case(
         }
     }
 
-    // The sidecar answers.
-    let transaction_hash = executed.transaction.hash();
+    let mut queries = Vec::new();
+    for addr in &query_keys {
+        let key = Key::Hash(*addr);
+        let (value, proofs) = query_one_hop(builder, post_state, key)?;
+        ensure!(
+            last_writes.get(addr) == Some(&value),
+            "global state under {key} differs from the transaction's last write"
+        );
+        queries.push(Query {
+            key,
+            path: Vec::new(),
+            value,
+            proofs,
+        });
+    }
+    if let Some(caller) = &caller {
+        queries.push(Query {
+            key: caller.account_key,
+            path: caller.path.clone(),
+            value: caller.contract.clone(),
+            proofs: caller.path_proofs.clone(),
+        });
+        queries.push(Query {
+            key: Key::Hash(caller.contract_wasm_hash),
+            path: Vec::new(),
+            value: caller.wasm.clone(),
+            proofs: caller.wasm_proofs.clone(),
+        });
+    }
+
+    if let Some(scenario) = case.oracle_scenario {
+        check_oracle(wasm_dir, scenario, &written, caller.as_ref())?;
+    }
+    Ok(Fixture {
+        transaction,
+        result,
+        post_state,
+        session_file,
+        session_bytes,
+        written,
+        caller,
+        queries,
+    })
+}
+
+/// The stored bytes `written` (and the caller's) equal the Deploy-path oracle answer of
+/// `scenario` (`<wasm-dir>/../oracle/ee-8.1.1/2.0.3/<scenario>.json`).
+fn check_oracle(
+    wasm_dir: &Path,
+    scenario: &str,
+    written: &[Written],
+    caller: Option<&Caller>,
+) -> Result<()> {
+    let path = wasm_dir.join(format!("../oracle/ee-8.1.1/{PROTOCOL}/{scenario}.json"));
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let oracle: Value =
+        serde_json::from_str(&text).map_err(|e| anyhow!("parsing {}: {e}", path.display()))?;
+    let step = oracle["steps"]
+        .as_array()
+        .and_then(|steps| steps.last())
+        .ok_or_else(|| anyhow!("{}: no steps", path.display()))?;
+    let mut expected: Vec<&str> = step["contracts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["stored_sha256"].as_str())
+        .collect();
+    expected.sort();
+    let mut got: Vec<String> = written
+        .iter()
+        .map(|c| fallible::sha256_hex(&c.bytes))
+        .collect();
+    got.sort();
+    ensure!(
+        got == expected,
+        "stored sha256s {got:?} differ from the oracle's {expected:?} ({})",
+        path.display()
+    );
+    let caller_sha = caller.map(|c| fallible::sha256_hex(&c.bytes));
+    ensure!(
+        caller_sha.as_deref() == step["caller_stored_sha256"].as_str(),
+        "caller stored sha256 {caller_sha:?} differs from the oracle's ({})",
+        path.display()
+    );
+    eprintln!("  stored bytes (and caller's) equal {}", path.display());
+    Ok(())
+}
+
+/// `{"block_with_signatures": ...}` of a sidecar's `chain_get_block` answer.
+fn block_with_signatures_json(block: &BlockV2, signatures: &BlockSignatures) -> Result<Value> {
+    let block_json =
+        JsonBlockWithSignatures::new(Block::V2(block.clone()), Some(signatures.clone()));
+    to_json(&block_json)
+}
+
+/// A sidecar's `chain_get_block` call for `identifier` (`{"Hash": hex}` / `{"Height": n}`) and its
+/// answer: `block` with `signatures`.
+fn chain_get_block_call(
+    identifier: Value,
+    block: &BlockV2,
+    signatures: &BlockSignatures,
+) -> Result<Value> {
+    Ok(json!({
+        "method": "chain_get_block",
+        "params": { "block_identifier": identifier },
+        "result": {
+            "api_version": API_VERSION,
+            "block_with_signatures": block_with_signatures_json(block, signatures)?,
+        },
+    }))
+}
+
+/// The sidecar's answers about the fixture transaction as executed in `block`:
+/// `info_get_transaction` (and `info_get_deploy` for a Deploy), `chain_get_block` by hash (when
+/// `signatures` are given), `query_global_state` at `block` for every [`Query`], then
+/// `info_get_chainspec`.
+fn install_calls(
+    fixture: &Fixture,
+    block: &BlockV2,
+    signatures: Option<&BlockSignatures>,
+    chainspec_bytes: &[u8],
+) -> Result<Vec<Value>> {
+    let block_hash = *block.hash();
+    let transaction_hash = fixture.transaction.hash();
+    ensure!(
+        fixture.post_state == *block.state_root_hash(),
+        "block state root is not the post-state"
+    );
+    ensure!(
+        block.all_transactions().any(|h| *h == transaction_hash),
+        "block {block_hash} does not hold {transaction_hash}"
+    );
     let execution_info = ExecutionInfo {
         block_hash,
-        block_height: executed.block.height(),
-        execution_result: Some(ExecutionResult::V2(Box::new(executed.result.clone()))),
+        block_height: block.height(),
+        execution_result: Some(ExecutionResult::V2(Box::new(fixture.result.clone()))),
     };
-    let transaction_json = to_json(&executed.transaction)?;
+    let transaction_json = to_json(&fixture.transaction)?;
     // The serialised JSON must round-trip and verify.
     let back: Transaction = serde_json::from_value(transaction_json.clone())
         .map_err(|e| anyhow!("transaction JSON does not parse back: {e}"))?;
     ensure!(
-        back == executed.transaction,
+        back == fixture.transaction,
         "transaction JSON round trip differs"
     );
     match &back {
@@ -942,7 +1234,7 @@ fn run_case(
             "execution_info": to_json(&execution_info)?,
         },
     })];
-    if let Transaction::Deploy(deploy) = &executed.transaction {
+    if let Transaction::Deploy(deploy) = &fixture.transaction {
         calls.push(json!({
             "method": "info_get_deploy",
             "params": { "deploy_hash": to_json(deploy.hash())?, "finalized_approvals": false },
@@ -953,54 +1245,30 @@ fn run_case(
             },
         }));
     }
-    let block = Block::V2(executed.block.clone());
-    let block_json = JsonBlockWithSignatures::new(block, Some(executed.signatures.clone()));
     let block_hash_hex = hex::encode(block_hash.inner().value());
-    calls.push(json!({
-        "method": "chain_get_block",
-        "params": { "block_identifier": { "Hash": block_hash_hex } },
-        "result": { "api_version": API_VERSION, "block_with_signatures": to_json(&block_json)? },
-    }));
-    let header_json = to_json(&BlockHeader::V2(executed.block.header().clone()))?;
-    let query_call =
-        |key: Key, path: &[String], value: &StoredValue, proofs: &[u8]| -> Result<Value> {
-            Ok(json!({
-                "method": "query_global_state",
-                "params": {
-                    "state_identifier": { "BlockHash": block_hash_hex },
-                    "key": key.to_formatted_string(),
-                    "path": path,
-                },
-                "result": {
-                    "api_version": API_VERSION,
-                    "block_header": header_json,
-                    "stored_value": to_json(value)?,
-                    "merkle_proof": hex::encode(proofs),
-                },
-            }))
-        };
-    for addr in &query_keys {
-        let key = Key::Hash(*addr);
-        let (value, proof_bytes) = query_one_hop(&builder, post_state, key)?;
-        ensure!(
-            last_writes.get(addr) == Some(&value),
-            "global state under {key} differs from the transaction's last write"
-        );
-        calls.push(query_call(key, &[], &value, &proof_bytes)?);
+    if let Some(signatures) = signatures {
+        calls.push(chain_get_block_call(
+            json!({ "Hash": block_hash_hex }),
+            block,
+            signatures,
+        )?);
     }
-    if let Some(caller) = &caller {
-        calls.push(query_call(
-            caller.account_key,
-            &caller.path,
-            &caller.contract,
-            &caller.path_proofs,
-        )?);
-        calls.push(query_call(
-            Key::Hash(caller.contract_wasm_hash),
-            &[],
-            &caller.wasm,
-            &caller.wasm_proofs,
-        )?);
+    let header_json = to_json(&BlockHeader::V2(block.header().clone()))?;
+    for query in &fixture.queries {
+        calls.push(json!({
+            "method": "query_global_state",
+            "params": {
+                "state_identifier": { "BlockHash": block_hash_hex },
+                "key": query.key.to_formatted_string(),
+                "path": query.path,
+            },
+            "result": {
+                "api_version": API_VERSION,
+                "block_header": header_json,
+                "stored_value": to_json(&query.value)?,
+                "merkle_proof": hex::encode(&query.proofs),
+            },
+        }));
     }
     calls.push(json!({
         "method": "info_get_chainspec",
@@ -1014,23 +1282,32 @@ fn run_case(
             ))?,
         },
     }));
+    Ok(calls)
+}
 
-    let responses = json!({
+/// `responses.json`: the sidecar bundle of `calls` about the fixture transaction.
+fn responses_json(fixture: &Fixture, calls: Vec<Value>) -> Result<Value> {
+    Ok(json!({
         "format": 1,
         "api": "sidecar-2.x",
-        "transaction_hash": to_json(&transaction_hash)?,
+        "transaction_hash": to_json(&fixture.transaction.hash())?,
         "calls": calls,
-    });
+    }))
+}
+
+/// `engine.json` of bundle `name`: what the engine did with `case`'s fixture transaction, executed
+/// in `block`.
+fn engine_json(name: &str, case: &Case, fixture: &Fixture, block: &BlockV2) -> Value {
     let mut engine = json!({
         "format": 1,
         "engine": { "execution_engine": EXECUTION_ENGINE, "engine_test_support": ENGINE_TEST_SUPPORT },
         "protocol": PROTOCOL,
-        "case": case.name,
-        "session": session_file,
-        "session_sha256": session_bytes.as_deref().map(fallible::sha256_hex),
-        "block_hash": block_hash_hex,
-        "state_root_hash": hex::encode(post_state.value()),
-        "contracts": written.iter().map(|c| json!({
+        "case": name,
+        "session": fixture.session_file,
+        "session_sha256": fixture.session_bytes.as_deref().map(fallible::sha256_hex),
+        "block_hash": hex::encode(block.hash().inner().value()),
+        "state_root_hash": hex::encode(fixture.post_state.value()),
+        "contracts": fixture.written.iter().map(|c| json!({
             "contract_hash": hex::encode(c.contract_hash),
             "contract_wasm_hash": hex::encode(c.contract_wasm_hash),
             "contract_package_hash": hex::encode(c.contract_package_hash),
@@ -1045,7 +1322,7 @@ fn run_case(
             named_key,
             entry_point,
         }),
-    ) = (&caller, case.steps.last())
+    ) = (&fixture.caller, case.steps.last())
     {
         let fields = engine.as_object_mut().expect("object");
         fields.insert("session_kind".into(), json!("stored-contract-by-name"));
@@ -1061,45 +1338,7 @@ fn run_case(
             }),
         );
     }
-    if let Some(scenario) = case.oracle_scenario {
-        let path = wasm_dir.join(format!("../oracle/ee-8.1.1/{PROTOCOL}/{scenario}.json"));
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let oracle: Value =
-            serde_json::from_str(&text).map_err(|e| anyhow!("parsing {}: {e}", path.display()))?;
-        let step = oracle["steps"]
-            .as_array()
-            .and_then(|steps| steps.last())
-            .ok_or_else(|| anyhow!("{}: no steps", path.display()))?;
-        let mut expected: Vec<&str> = step["contracts"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c["stored_sha256"].as_str())
-            .collect();
-        expected.sort();
-        let mut got: Vec<String> = written
-            .iter()
-            .map(|c| fallible::sha256_hex(&c.bytes))
-            .collect();
-        got.sort();
-        ensure!(
-            got == expected,
-            "stored sha256s {got:?} differ from the oracle's {expected:?} ({})",
-            path.display()
-        );
-        let caller_sha = caller.as_ref().map(|c| fallible::sha256_hex(&c.bytes));
-        ensure!(
-            caller_sha.as_deref() == step["caller_stored_sha256"].as_str(),
-            "caller stored sha256 {caller_sha:?} differs from the oracle's ({})",
-            path.display()
-        );
-        eprintln!("  stored bytes (and caller's) equal {}", path.display());
-    }
-    let dir = out.join(case.name);
-    fallible::write_json(&dir.join("responses.json"), &responses)?;
-    fallible::write_json(&dir.join("engine.json"), &engine)?;
-    Ok(())
+    engine
 }
 
 /// `query_with_proof` of one key (empty path) at `post_state`: the value and
