@@ -113,6 +113,17 @@ impl Source for Bundle {
     fn describe(&self) -> String {
         "bundle".into()
     }
+
+    fn switch_block_of(&mut self, era: u64) -> Option<Value> {
+        self.calls
+            .iter()
+            .filter(|c| c.method == "chain_get_block")
+            .find(|c| {
+                crate::install::parse_block_answer(&c.result)
+                    .is_ok_and(|(b, _)| b.is_switch_block() && b.era_id().value() == era)
+            })
+            .map(|c| c.result.clone())
+    }
 }
 
 /// A bundle directory may be created at `dir`: it does not exist or is an empty directory.

@@ -13,6 +13,9 @@
 // A library never prints: results are returned, logs go through `tracing`.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
+/// The node's own types, as this crate uses them (block hashes for [`finality::Trust`], …).
+pub use casper_types;
+
 pub mod bundle;
 pub mod finality;
 pub mod install;
@@ -39,6 +42,14 @@ pub trait Source {
     /// (a saved `info_get_transaction` / `info_get_deploy` file): errors then say what to give.
     fn answers_state_queries(&self) -> bool {
         true
+    }
+    /// An answer to `method` with `params` obtained without calling (from the era cache), that a
+    /// recording source keeps so that what it saves re-checks offline. Others ignore it.
+    fn note(&mut self, _method: &str, _params: &Value, _result: &Value) {}
+    /// A `chain_get_block` result this source already holds whose block is the switch block of
+    /// `era` (a bundle). Nothing in it is trusted: the finality walk checks it like any answer.
+    fn switch_block_of(&mut self, _era: u64) -> Option<Value> {
+        None
     }
 }
 

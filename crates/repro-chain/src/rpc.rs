@@ -185,6 +185,14 @@ impl Source for HttpSource {
         }
     }
 
+    fn note(&mut self, method: &str, params: &Value, result: &Value) {
+        self.recorded.push(Call {
+            method: method.to_owned(),
+            params: params.clone(),
+            result: result.clone(),
+        });
+    }
+
     fn describe(&self) -> String {
         format!("node {}", self.url)
     }

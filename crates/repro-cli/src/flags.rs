@@ -208,6 +208,55 @@ impl ClientArgs {
     }
 }
 
+/// What the finality check trusts: `--trusted-block`, `--emergency-upgrade`, `--era-cache`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TrustArgs {
+    /// Check that the executing block is final, with era weights chained from this block (the hash
+    /// of a block you trust, e.g. from your own node; a switch block is cheapest). Without it,
+    /// finality by weight is reported as not checked.
+    #[arg(long, value_name = "HASH", value_parser = parse_block_hash)]
+    pub trusted_block: Option<crate::repro_chain::casper_types::BlockHash>,
+    /// An emergency upgrade that replaced the validators on the way: its release's chainspec
+    /// directory (chainspec.toml with the activation era, global_state.toml with the validators).
+    /// Repeat for several.
+    #[arg(long, value_name = "DIR")]
+    pub emergency_upgrade: Vec<PathBuf>,
+    /// Keep the switch blocks the finality check accepts in DIR (one file per era), so later runs
+    /// need not search for them again. Entries are checked again before use.
+    #[arg(long, value_name = "DIR")]
+    pub era_cache: Option<PathBuf>,
+}
+
+fn parse_block_hash(s: &str) -> Result<crate::repro_chain::casper_types::BlockHash, String> {
+    use crate::repro_chain::casper_types::{BlockHash, Digest};
+    let s = s.trim();
+    if s.len() != 64 {
+        return Err(format!("`{s}` is not a block hash (64 hex digits)"));
+    }
+    Digest::from_hex(s)
+        .map(BlockHash::new)
+        .map_err(|_| format!("`{s}` is not a block hash (64 hex digits)"))
+}
+
+impl TrustArgs {
+    /// The library's [`Trust`](crate::repro_chain::finality::Trust): reads every upgrade's
+    /// chainspec.
+    pub fn trust(&self) -> anyhow::Result<crate::repro_chain::finality::Trust> {
+        use crate::repro_chain::finality::{EmergencyUpgrade, Trust};
+        let upgrades = self
+            .emergency_upgrade
+            .iter()
+            .map(|dir| EmergencyUpgrade::from_dir(dir))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Trust {
+            anchor: self.trusted_block,
+            upgrades,
+            cache: self.era_cache.clone(),
+            ..Trust::default()
+        })
+    }
+}
+
 /// A `--chainspec FILE` read from disk, as repro-verify's configuration policy takes it.
 #[derive(Debug)]
 pub struct ChainspecFile {

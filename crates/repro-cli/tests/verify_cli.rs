@@ -176,7 +176,13 @@ fn every_engine_install_self_checks_through_a_loopback_node() {
             engine["session_sha256"]
         );
         for check in report["install"]["checks"].as_array().unwrap() {
-            assert_eq!(check["status"], "passed", "{}: {check}", case.display());
+            // No --trusted-block: finality by weight is not decided (tests/finality.rs).
+            let expected = if check["check"] == "finality" {
+                "not-possible"
+            } else {
+                "passed"
+            };
+            assert_eq!(check["status"], expected, "{}: {check}", case.display());
         }
         for c in report["contracts"].as_array().unwrap() {
             for stage in c["stages"].as_array().unwrap() {
@@ -735,7 +741,12 @@ fn factory_installs_replay_the_callers_proven_stored_bytes() {
         assert_eq!(installer["proven"], true, "{name}");
         assert!(report["install"]["transaction"]["session_sha256"].is_null());
         for check in report["install"]["checks"].as_array().unwrap() {
-            assert_eq!(check["status"], "passed", "{name}: {check}");
+            let expected = if check["check"] == "finality" {
+                "not-possible"
+            } else {
+                "passed"
+            };
+            assert_eq!(check["status"], expected, "{name}: {check}");
         }
         // With a source there is no uploaded session to rebuild: the user is told what to verify.
         let contracts = root().join("testdata/contracts");

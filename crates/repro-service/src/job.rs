@@ -43,6 +43,7 @@ pub fn fetch_install(
     node: &str,
     hash: &Requested,
     timeout: Duration,
+    trust: &repro_verify::repro_chain::finality::Trust,
 ) -> Result<(Install, Vec<Call>), Refusal> {
     let options = ClientOptions {
         timeout,
@@ -53,7 +54,7 @@ pub fn fetch_install(
         description: format!("the service's node URL is not usable: {e}"),
         node_failure: true,
     })?;
-    let install = install::resolve(&mut source, hash).map_err(|e| {
+    let install = install::resolve_trusting(&mut source, hash, trust).map_err(|e| {
         let (code, node_failure) = match &e {
             ResolveError::UnknownTransaction { .. } => (ErrorCode::ContractNotFound, false),
             ResolveError::NotExecuted { .. } => (ErrorCode::ContractNotFound, false),
@@ -108,6 +109,8 @@ pub struct Env {
     pub sandbox: Option<repro_verify::repro_build::sandbox::SandboxConfig>,
     /// The shared compile cache of sandboxed builds (`write`: this worker is trusted to fill it).
     pub compile_cache: Option<repro_verify::repro_build::compile_cache::CompileCacheConfig>,
+    /// What the finality check trusts (the trusted block, emergency upgrades, the era cache).
+    pub trust: repro_verify::repro_chain::finality::Trust,
 }
 
 /// A contract the job's transaction installed (for lookups by contract, package or stored Wasm).
@@ -192,7 +195,8 @@ pub fn run(env: &Env, hash: &str, archive_bytes: &[u8], job_id: i64) -> Result<O
         Ok(r) => r,
         Err(e) => return Ok(failed(ErrorCode::InvalidHash, e, logs)),
     };
-    let (install, bundle) = match fetch_install(&env.node, &requested, env.node_timeout) {
+    let (install, bundle) = match fetch_install(&env.node, &requested, env.node_timeout, &env.trust)
+    {
         Ok((i, calls)) => {
             let bundle = bundle_archive(dir.path(), &i, calls, &env.node);
             (i, bundle)

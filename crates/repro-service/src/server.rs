@@ -290,10 +290,13 @@ pub async fn check(state: &AppState, hash: &str, source: Source) -> ApiResult<Ch
     // The transaction, as the node tells it (the verification checks every commitment again).
     let node = state.config.node.clone();
     let timeout = state.config.node_timeout;
-    let fetched =
-        tokio::task::spawn_blocking(move || crate::job::fetch_install(&node, &requested, timeout))
-            .await
-            .map_err(ApiError::internal)?;
+    let fetched = tokio::task::spawn_blocking(move || {
+        // The submission is only checked to name an install; its finality is the job's part.
+        let trust = repro_verify::repro_chain::finality::Trust::default();
+        crate::job::fetch_install(&node, &requested, timeout, &trust)
+    })
+    .await
+    .map_err(ApiError::internal)?;
     if let Err(r) = fetched {
         let status = if r.node_failure {
             StatusCode::BAD_GATEWAY

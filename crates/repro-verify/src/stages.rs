@@ -320,6 +320,15 @@ fn summarise(
                 .filter(|c| c.status == CheckStatus::Failed)
                 .map(|c| c.check.as_str())
                 .collect();
+            if let [only] = failed.as_slice()
+                && *only == "finality"
+                && let Some(c) = install.checks.iter().find(|c| c.check == "finality")
+            {
+                return format!(
+                    "not shown final by the validators' weight chained from the trusted block: {}",
+                    c.detail
+                );
+            }
             format!(
                 "chain commitment check(s) failed ({}): the fetched data is not what the chain committed to",
                 failed.join(", ")

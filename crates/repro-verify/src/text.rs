@@ -76,11 +76,6 @@ pub fn render_text(r: &Report) -> String {
         };
         let _ = writeln!(s, "  {status:<13} {:<32} {}", c.check, c.detail);
     }
-    let _ = writeln!(
-        s,
-        "  {:<13} {:<32} whether the block's signers hold enough of the era's stake",
-        "not checked", "finality-weights"
-    );
     let _ = writeln!(s, "\nIn each comparison A is the chain's side, B is ours.");
     if let Some(rebuild) = &r.rebuild {
         let _ = match &rebuild.artifact {

@@ -5,12 +5,178 @@
 //! rejected, as the node rejects it. The era's weights are those its previous switch block's
 //! header carries (`era_end.next_era_validator_weights`), which the switch block's hash covers.
 //!
-//! This module only weighs signers; that each signature is valid is checked where the block is
-//! read, and chaining the weights from a trusted block is the caller's part.
+//! [`check_quorum`] weighs signers; that each signature is valid is checked where the block is
+//! read. [`walk::chain`] chains the weights from a trusted block, as the node's sync leap does.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
-use casper_types::{Block, PublicKey, U512};
+use casper_types::{Block, BlockHash, PublicKey, U512};
+
+mod cache;
+pub mod walk;
+#[cfg(test)]
+mod walk_tests;
+
+pub use walk::{Chained, Finality, chain};
+
+/// What the finality walk trusts, and its bounds.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    /// The block every era's weights are chained from (`--trusted-block`). Without one, finality
+    /// is not decided.
+    pub anchor: Option<BlockHash>,
+    /// Emergency upgrades that replaced the validators, from chainspecs the user trusts.
+    pub upgrades: Vec<EmergencyUpgrade>,
+    /// Where accepted switch blocks are kept between runs (one file per era).
+    pub cache: Option<PathBuf>,
+    /// The most eras to chain across.
+    pub max_eras: u64,
+    /// The most ancestors to walk back from a trusted block that is not a switch block.
+    pub max_ancestors: u64,
+}
+
+impl Default for Trust {
+    fn default() -> Self {
+        Self {
+            anchor: None,
+            upgrades: Vec::new(),
+            cache: None,
+            max_eras: 2_000,
+            max_ancestors: 2_000,
+        }
+    }
+}
+
+/// An emergency upgrade whose chainspec replaced the validator set: from its activation era on,
+/// the weights are the upgrade's `global_state.toml` validators, not the last switch block's
+/// (casper-node `SyncLeap::validate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmergencyUpgrade {
+    pub activation_era: u64,
+    pub validators: BTreeMap<PublicKey, U512>,
+    /// Where it was read from, for reports.
+    pub origin: String,
+}
+
+/// Why an emergency upgrade's chainspec could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {detail}")]
+pub struct UpgradeError {
+    pub path: String,
+    pub detail: String,
+}
+
+impl EmergencyUpgrade {
+    /// Reads an upgrade release's chainspec directory: `chainspec.toml` (its
+    /// `[protocol] activation_point`, an era) and `global_state.toml` (its `[[validators]]`).
+    pub fn from_dir(dir: &Path) -> Result<Self, UpgradeError> {
+        let fail = |path: &Path, detail: String| UpgradeError {
+            path: path.display().to_string(),
+            detail,
+        };
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read_to_string(&path)
+                .map_err(|e| fail(&path, format!("cannot be read: {e}")))
+                .and_then(|text| {
+                    text.parse::<toml::Table>()
+                        .map(|t| (path.clone(), t))
+                        .map_err(|e| fail(&path, format!("is not TOML: {}", e.message())))
+                })
+        };
+        let (spec_path, spec) = read("chainspec.toml")?;
+        let activation_era = spec
+            .get("protocol")
+            .and_then(|p| p.get("activation_point"))
+            .and_then(toml::Value::as_integer)
+            .and_then(|e| u64::try_from(e).ok())
+            .ok_or_else(|| {
+                fail(
+                    &spec_path,
+                    "has no `[protocol] activation_point` era (an emergency upgrade activates at an era)"
+                        .into(),
+                )
+            })?;
+        let (state_path, state) = read("global_state.toml")?;
+        let list = state
+            .get("validators")
+            .and_then(toml::Value::as_array)
+            .ok_or_else(|| {
+                fail(
+                    &state_path,
+                    "has no `[[validators]]`: this upgrade does not replace the validators".into(),
+                )
+            })?;
+        let mut validators = BTreeMap::new();
+        for (i, v) in list.iter().enumerate() {
+            let field = |name: &str| v.get(name).and_then(toml::Value::as_str);
+            let (Some(key), Some(weight)) = (field("public_key"), field("weight")) else {
+                return Err(fail(
+                    &state_path,
+                    format!(
+                        "validator {} needs `public_key` and `weight` strings",
+                        i + 1
+                    ),
+                ));
+            };
+            let key = <PublicKey as casper_types::AsymmetricType>::from_hex(key).map_err(|_| {
+                fail(
+                    &state_path,
+                    format!("validator {}: `{key}` is not a public key", i + 1),
+                )
+            })?;
+            let weight = U512::from_dec_str(weight).map_err(|_| {
+                fail(
+                    &state_path,
+                    format!("validator {}: `{weight}` is not a weight", i + 1),
+                )
+            })?;
+            validators.insert(key, weight);
+        }
+        Ok(Self {
+            activation_era,
+            validators,
+            origin: dir.display().to_string(),
+        })
+    }
+}
+
+/// Networks whose finality threshold fraction is built in: every published chainspec of them has
+/// `finality_threshold_fraction = [1, 3]` (checked against the real files by the `mainnet_table`
+/// test).
+const KNOWN_THRESHOLDS: &[(&str, (u64, u64))] = &[("casper", (1, 3)), ("casper-test", (1, 3))];
+
+/// The finality threshold fraction for `chain_name`, and where it came from: built in for a known
+/// network; else the node's chainspec, but never below 1/3 (a node that lies about its chainspec
+/// must not lower the bar).
+pub fn threshold(chain_name: &str, node_chainspec: Option<&str>) -> ((u64, u64), String) {
+    if let Some((_, ftt)) = KNOWN_THRESHOLDS.iter().find(|(n, _)| *n == chain_name) {
+        return (*ftt, format!("built in for network `{chain_name}`"));
+    }
+    let from_node = node_chainspec
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .and_then(|t| {
+            let pair = t
+                .get("core")?
+                .get("finality_threshold_fraction")?
+                .as_array()?;
+            let n = u64::try_from(pair.first()?.as_integer()?).ok()?;
+            let d = u64::try_from(pair.get(1)?.as_integer()?).ok()?;
+            (d > 0 && n < d).then_some((n, d))
+        });
+    match from_node {
+        Some((n, d)) if n * 3 >= d => ((n, d), "from the node's chainspec".into()),
+        Some((n, d)) => (
+            (1, 3),
+            format!("the node's chainspec says {n}/{d}, below 1/3; 1/3 is used"),
+        ),
+        None => (
+            (1, 3),
+            "the node's chainspec does not give it; 1/3 (mainnet's) is used".into(),
+        ),
+    }
+}
 
 /// Why a block is not final by the given weights.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

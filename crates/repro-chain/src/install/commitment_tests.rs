@@ -35,6 +35,9 @@ fn failed_only(checks: &[TrustCheck], names: &[&str]) {
     for c in checks {
         let expected = if names.iter().any(|n| c.check.starts_with(n)) {
             CheckStatus::Failed
+        } else if c.check == "finality" {
+            // Without a trusted block finality by weight is not decided (finality_tests.rs).
+            CheckStatus::NotPossible
         } else {
             CheckStatus::Passed
         };

@@ -10,8 +10,9 @@
 //! - each signature the block answer carries, as a finality signature of that block;
 //! - each stored record's merkle proof, folded up to the block's state root hash.
 //!
-//! Not checked: whether the block's signers hold enough of the era's stake (that needs the
-//! validator set of the era, which the node's answers here do not carry).
+//! - with a trusted block ([`resolve_trusting`]), that the executing block is final: its signers
+//!   hold more than the quorum of its era's weights, chained from the trusted block through every
+//!   switch block since ([`crate::finality`]).
 
 use std::collections::BTreeSet;
 
@@ -26,6 +27,7 @@ use casper_types::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::finality::{Finality, Trust};
 use crate::proof::{self, Proven};
 use crate::sha256_hex;
 use crate::{CallError, Source};
@@ -41,7 +43,8 @@ mod published_examples;
 mod state;
 mod transaction;
 
-use block::fetch_block;
+use block::{Fetched, fetch_block};
+pub(crate) use block::{parse_block_answer, signers};
 use state::{Read, fetch_chainspec, read_state, resolve_caller};
 use transaction::{Execution, Runs, check_transaction, fetch_transaction, initiator, what_runs};
 
@@ -330,8 +333,19 @@ fn written(result: &Execution, hash: &str) -> Result<Written, ResolveError> {
     Ok(w)
 }
 
-/// Resolves one transaction into an install.
+/// Resolves one transaction into an install, without a trusted block: finality by weight is
+/// reported as not checked.
 pub fn resolve(source: &mut dyn Source, req: &Requested) -> Result<Install, ResolveError> {
+    resolve_trusting(source, req, &Trust::default())
+}
+
+/// Resolves one transaction into an install, with the executing block's finality chained from
+/// `trust`'s trusted block (the `finality` check).
+pub fn resolve_trusting(
+    source: &mut dyn Source,
+    req: &Requested,
+    trust: &Trust,
+) -> Result<Install, ResolveError> {
     let fetched = fetch_transaction(source, req)?;
     let hash = req.hex();
     let tx = &fetched.transaction;
@@ -449,6 +463,15 @@ pub fn resolve(source: &mut dyn Source, req: &Requested) -> Result<Install, Reso
     if contracts.is_empty() {
         return Err(ResolveError::NothingInstalled { hash });
     }
+    if let Some(b) = &block {
+        checks.push(check_finality(
+            source,
+            b,
+            &chain_name,
+            node_chainspec.as_deref(),
+            trust,
+        )?);
+    }
     let (kind, chain_name, timestamp, approvals) = match tx {
         Transaction::Deploy(d) => (
             "deploy",
@@ -475,13 +498,44 @@ pub fn resolve(source: &mut dyn Source, req: &Requested) -> Result<Install, Reso
             session_len: session.as_ref().map(Vec::len),
         },
         installer,
-        block: block.map(|(_, f)| f),
+        block: block.map(|f| f.facts),
         contracts,
         checks,
         node_chainspec_sha256: node_chainspec.as_deref().map(|t| sha256_hex(t.as_bytes())),
         input,
         node_chainspec,
         transaction_hash_json: fetched.hash_json,
+    })
+}
+
+/// The `finality` check: the executing block's signers against its era's weights, chained from
+/// the trusted block.
+fn check_finality(
+    source: &mut dyn Source,
+    b: &Fetched,
+    chain_name: &str,
+    node_chainspec: Option<&str>,
+    trust: &Trust,
+) -> Result<TrustCheck, ResolveError> {
+    let (ftt, origin) = crate::finality::threshold(chain_name, node_chainspec);
+    let outcome = crate::finality::chain(source, &b.block, &b.signers, chain_name, ftt, trust)?;
+    let (status, detail) = match outcome {
+        Finality::Final(chained) => (
+            CheckStatus::Passed,
+            format!(
+                "{} (finality threshold fraction {}/{}, {origin})",
+                chained.describe(),
+                ftt.0,
+                ftt.1
+            ),
+        ),
+        Finality::Untrusted(why) => (CheckStatus::Failed, why),
+        Finality::Unknown(why) => (CheckStatus::NotPossible, why),
+    };
+    Ok(TrustCheck {
+        check: "finality".into(),
+        status,
+        detail,
     })
 }
 

@@ -88,7 +88,7 @@ fn check_schema(file: &str, transaction_methods: &[&str]) {
     let some_tx = TransactionHash::Deploy(casper_types::DeployHash::new(
         casper_types::Digest::from([0; 32]),
     ));
-    let (block, facts) = fetch_block(
+    let fetched = fetch_block(
         &mut bundle,
         &block_hash,
         &some_tx,
@@ -99,10 +99,11 @@ fn check_schema(file: &str, transaction_methods: &[&str]) {
     .expect("the block is in the bundle");
     // The published examples are generated, not real chain data: their hashes and proofs need
     // not be consistent, so only the parsing is asserted here.
-    assert!(!facts.protocol_version.is_empty());
+    let block = &fetched.block;
+    assert!(!fetched.facts.protocol_version.is_empty());
     // The example block is a switch block: the next era's validator weights parse, and its own
     // listed validators are among them (finality is weighed against such weights).
-    let weights = crate::finality::next_era_weights(&block)
+    let weights = crate::finality::next_era_weights(block)
         .unwrap_or_else(|| panic!("{file} chain_get_block: the example is not a switch block"));
     let listed = listed_weights(&s);
     assert!(!listed.is_empty(), "{file}");
@@ -121,11 +122,10 @@ fn check_schema(file: &str, transaction_methods: &[&str]) {
     let path: Vec<String> = serde_json::from_value(state_params["path"].clone()).unwrap();
     bundle.calls.push(Call {
         method: "query_global_state".into(),
-        params: json!({"state_identifier": {"BlockHash": facts.hash}, "key": key.to_formatted_string(), "path": path}),
+        params: json!({"state_identifier": {"BlockHash": fetched.facts.hash}, "key": key.to_formatted_string(), "path": path}),
         result: state_result,
     });
-    let block = Some((block, facts));
-    match read_state(&mut bundle, &key, &path, block.as_ref(), &mut checks) {
+    match read_state(&mut bundle, &key, &path, Some(&fetched), &mut checks) {
         Ok(Some(_)) => {}
         Ok(None) => panic!("{file} query_global_state: not read"),
         Err(e) => panic!("{file} query_global_state: {e}"),

@@ -18,10 +18,10 @@ pub(super) fn read_state(
     source: &mut dyn Source,
     key: &Key,
     path: &[String],
-    block: Option<&(Block, BlockFacts)>,
+    block: Option<&Fetched>,
     checks: &mut Vec<TrustCheck>,
 ) -> Result<Option<Read>, ResolveError> {
-    let Some((block, facts)) = block else {
+    let Some(Fetched { block, facts, .. }) = block else {
         return Ok(None);
     };
     let key_str = key.to_formatted_string();
@@ -127,7 +127,7 @@ pub(super) fn resolve_caller(
     source: &mut dyn Source,
     called: &Called,
     account: AccountHash,
-    block: Option<&(Block, BlockFacts)>,
+    block: Option<&Fetched>,
     checks: &mut Vec<TrustCheck>,
 ) -> Result<(Installer, Vec<u8>), ResolveError> {
     let (key, path, named_key) = match called {

@@ -12,7 +12,7 @@ use crate::repro_chain::bundle;
 use crate::repro_chain::install::{self, Requested};
 use crate::repro_chain::rpc::HttpSource;
 
-use crate::flags::ClientArgs;
+use crate::flags::{ClientArgs, TrustArgs};
 
 const AFTER_HELP: &str = "\
 A bundle directory holds:
@@ -49,6 +49,10 @@ pub struct Args {
     output: PathBuf,
     #[command(flatten)]
     client: ClientArgs,
+    /// With --trusted-block, the bundle also holds every answer the finality check took, so that
+    /// it re-checks offline.
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Result format on stdout.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -57,8 +61,9 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let req = Requested::parse(&args.hash).map_err(anyhow::Error::msg)?;
     bundle::check_output_dir(&args.output)?;
+    let trust = args.trust.trust()?;
     let mut source = HttpSource::new(&args.node, args.client.options())?;
-    let install = install::resolve(&mut source, &req)
+    let install = install::resolve_trusting(&mut source, &req, &trust)
         .with_context(|| format!("fetching {} from {}", req.hex(), source.url()))?;
     let node = source.url().to_owned();
     bundle::save(&args.output, &install, source.recorded, Some(node))?;

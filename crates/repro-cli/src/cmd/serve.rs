@@ -10,6 +10,7 @@ use repro_verify::repro_build::compile_cache::CompileCacheConfig;
 use repro_verify::repro_build::sandbox::{self, SandboxConfig};
 
 use crate::Outcome;
+use crate::flags::TrustArgs;
 
 /// One line on what `casper-repro serve` does.
 pub const ABOUT: &str =
@@ -94,6 +95,10 @@ pub struct Common {
     /// only read.
     #[arg(long, requires = "compile_cache")]
     compile_cache_write: bool,
+    /// Finality: jobs check that the executing block is final, chained from this trusted block
+    /// (the era cache defaults to DATA/eras).
+    #[command(flatten)]
+    trust: TrustArgs,
 }
 
 impl Common {
@@ -146,7 +151,9 @@ impl Common {
         node: &str,
         data: &std::path::Path,
         sandbox: Option<SandboxConfig>,
-    ) -> worker::Config {
+    ) -> anyhow::Result<worker::Config> {
+        let mut trust = self.trust.trust()?;
+        trust.cache = trust.cache.or_else(|| Some(data.join("eras")));
         let mut w = worker::Config::new(job::Env {
             node: node.to_owned(),
             data: data.to_path_buf(),
@@ -158,12 +165,13 @@ impl Common {
                 dir,
                 write: self.compile_cache_write,
             }),
+            trust,
         });
         w.concurrency = self.concurrency.max(1);
         w.lease = Duration::from_secs(self.lease.max(3));
         w.heartbeat = w.lease / 4;
         w.max_wait = Duration::from_secs(self.toolchain_max_wait.max(1));
-        w
+        Ok(w)
     }
 }
 
@@ -231,7 +239,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let workers = if args.workers > 0 {
         Some(
             args.common
-                .worker(&node, &data, args.common.sandbox("service")?),
+                .worker(&node, &data, args.common.sandbox("service")?)?,
         )
     } else {
         None
@@ -254,7 +262,7 @@ pub fn run_worker(args: WorkerArgs) -> anyhow::Result<Outcome> {
     let (node, data, database) = args.common.resolve()?;
     let config = args
         .common
-        .worker(&node, &data, args.common.sandbox("worker")?);
+        .worker(&node, &data, args.common.sandbox("worker")?)?;
     runtime()?.block_on(async {
         let store = service::open(&database, &data).await?;
         crate::output::print_text(&format!("casper-repro worker: {} started\n", config.owner))?;

@@ -14,7 +14,7 @@ use repro_verify::wire::VerifyDoc;
 use repro_verify::{Artifacts, Rebuilt};
 
 use crate::Outcome;
-use crate::flags::{BuildOpts, ChainspecFile, ClientArgs};
+use crate::flags::{BuildOpts, ChainspecFile, ClientArgs, TrustArgs};
 use crate::output::{self, Format};
 use crate::progress::StderrProgress;
 
@@ -96,6 +96,8 @@ pub struct Args {
     save_bundle: Option<PathBuf>,
     #[command(flatten)]
     client: ClientArgs,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Result format on stdout.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -132,11 +134,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         crate::repro_chain::bundle::check_output_dir(dir)?;
     }
 
+    let trust = args.trust.trust()?;
     let install: Install = match (&args.node, &args.bundle, &args.transaction_json) {
         (Some(node), None, None) => {
             let req = hash.context("give the HASH of the deploy or transaction to verify")?;
             let mut source = HttpSource::new(node, args.client.options())?;
-            let install = install::resolve(&mut source, &req)
+            let install = install::resolve_trusting(&mut source, &req, &trust)
                 .with_context(|| format!("fetching {} from {}", req.hex(), source.url()))?;
             if let Some(dir) = &args.save_bundle {
                 let url = source.url().to_owned();
@@ -154,7 +157,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                         format!("the bundle {} names no transaction", dir.display())
                     })?,
             };
-            install::resolve(&mut bundle, &req)
+            install::resolve_trusting(&mut bundle, &req, &trust)
                 .with_context(|| format!("reading {} from bundle {}", req.hex(), dir.display()))?
         }
         (_, None, Some(file)) => {
