@@ -157,9 +157,10 @@ pub fn threshold(chain_name: &str, node_chainspec: Option<&str>) -> ((u64, u64),
     let from_node = node_chainspec
         .and_then(|t| t.parse::<toml::Table>().ok())
         .and_then(|t| {
-            let pair = t
-                .get("core")?
-                .get("finality_threshold_fraction")?
+            // `[core]` since 1.5, `[highway]` in 1.4.
+            let pair = ["core", "highway"]
+                .iter()
+                .find_map(|s| t.get(*s)?.get("finality_threshold_fraction"))?
                 .as_array()?;
             let n = u64::try_from(pair.first()?.as_integer()?).ok()?;
             let d = u64::try_from(pair.get(1)?.as_integer()?).ok()?;
@@ -352,6 +353,43 @@ mod tests {
             check_quorum(&BTreeMap::new(), &[key(1)], MAINNET_FTT),
             Err(FinalityError::NoWeight)
         );
+    }
+
+    #[test]
+    fn the_threshold_is_built_in_or_the_node_s_but_never_below_a_third() {
+        assert_eq!(
+            threshold(
+                "casper",
+                Some("[core]\nfinality_threshold_fraction = [1, 5]\n")
+            )
+            .0,
+            (1, 3)
+        );
+        let (ftt, origin) = threshold(
+            "private",
+            Some("[core]\nfinality_threshold_fraction = [2, 5]\n"),
+        );
+        assert_eq!(
+            (ftt, origin.as_str()),
+            ((2, 5), "from the node's chainspec")
+        );
+        // 1.4 chainspecs have it under [highway].
+        assert_eq!(
+            threshold(
+                "private",
+                Some("[highway]\nfinality_threshold_fraction = [1, 2]\n")
+            )
+            .0,
+            (1, 2)
+        );
+        let (ftt, origin) = threshold(
+            "private",
+            Some("[core]\nfinality_threshold_fraction = [1, 10]\n"),
+        );
+        assert_eq!(ftt, (1, 3));
+        assert!(origin.contains("below 1/3"), "{origin}");
+        assert_eq!(threshold("private", Some("not toml [")).0, (1, 3));
+        assert_eq!(threshold("private", None).0, (1, 3));
     }
 
     #[test]
