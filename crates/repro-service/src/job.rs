@@ -599,6 +599,87 @@ pub use repro_verify::repro_chain::sha256_hex;
 mod tests {
     use super::*;
 
+    /// A loopback node answering from the engine's finality bundle `case` (testdata/rpc).
+    fn finality_node(case: &str) -> (String, serde_json::Value) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/rpc")
+            .join(case);
+        let calls: serde_json::Value =
+            serde_json::from_str(&fs_err::read_to_string(dir.join("responses.json")).unwrap())
+                .unwrap();
+        let chain: serde_json::Value =
+            serde_json::from_str(&fs_err::read_to_string(dir.join("chain.json")).unwrap()).unwrap();
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/rpc", server.server_addr().to_ip().unwrap());
+        std::thread::spawn(move || {
+            for mut request in server.incoming_requests() {
+                let mut body = String::new();
+                let _ = request.as_reader().read_to_string(&mut body);
+                let req: serde_json::Value = serde_json::from_str(&body).unwrap();
+                let strip = |v: &serde_json::Value| {
+                    let mut v = v.clone();
+                    if let Some(o) = v.as_object_mut() {
+                        o.remove("finalized_approvals");
+                    }
+                    v
+                };
+                let found = calls["calls"].as_array().unwrap().iter().find(|c| {
+                    c["method"] == req["method"] && strip(&c["params"]) == strip(&req["params"])
+                });
+                let doc = match found {
+                    Some(c) => {
+                        serde_json::json!({"jsonrpc": "2.0", "id": req["id"], "result": c["result"]})
+                    }
+                    None => {
+                        serde_json::json!({"jsonrpc": "2.0", "id": req["id"], "error": {"code": -32001, "message": "not known"}})
+                    }
+                };
+                let _ = request.respond(tiny_http::Response::from_string(doc.to_string()));
+            }
+        });
+        (url, chain)
+    }
+
+    #[test]
+    fn a_worker_given_a_trusted_block_checks_finality_from_its_node() {
+        use repro_verify::repro_chain::casper_types::{BlockHash, Digest};
+        use repro_verify::repro_chain::finality::Trust;
+        use repro_verify::repro_chain::install::CheckStatus;
+        for (case, expected) in [
+            ("sidecar-2.0.3-finality", CheckStatus::Passed),
+            (
+                "sidecar-2.0.3-finality-forged-switch-block",
+                CheckStatus::Failed,
+            ),
+        ] {
+            let (url, chain) = finality_node(case);
+            let trusted = chain["trusted"]["switch"].as_str().unwrap();
+            let cache = tempfile::tempdir().unwrap();
+            let trust = Trust {
+                anchor: Some(BlockHash::new(Digest::from_hex(trusted).unwrap())),
+                cache: Some(cache.path().to_owned()),
+                ..Trust::default()
+            };
+            let hash = Requested::parse(chain["transaction"].as_str().unwrap()).unwrap();
+            let (install, calls) =
+                fetch_install(&url, &hash, Duration::from_secs(10), &trust).unwrap();
+            let check = install
+                .checks
+                .iter()
+                .find(|c| c.check == "finality")
+                .unwrap();
+            assert_eq!(check.status, expected, "{case}: {}", check.detail);
+            // The job's bundle holds the walk's answers.
+            assert!(
+                calls
+                    .iter()
+                    .filter(|c| c.method == "chain_get_block")
+                    .count()
+                    > 1
+            );
+        }
+    }
+
     #[test]
     fn rustc_versions_give_their_minor() {
         assert_eq!(rustc_minor("rustc 1.84.0 (9fc6b4312 2025-01-07)"), Some(84));
