@@ -40,6 +40,10 @@ pub struct Bundle {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
     pub calls: Vec<Call>,
+    /// The first switch block answer of each era among `calls` (built when first asked).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub(crate) switch_blocks: Option<std::collections::BTreeMap<u64, usize>>,
 }
 
 /// Why a bundle could not be read or written.
@@ -115,14 +119,23 @@ impl Source for Bundle {
     }
 
     fn switch_block_of(&mut self, era: u64) -> Option<Value> {
-        self.calls
-            .iter()
-            .filter(|c| c.method == "chain_get_block")
-            .find(|c| {
-                crate::install::parse_block_answer(&c.result)
-                    .is_ok_and(|(b, _)| b.is_switch_block() && b.era_id().value() == era)
-            })
-            .map(|c| c.result.clone())
+        // Every answer is parsed once, on the first question: a long walk asks once per era.
+        let calls = &self.calls;
+        let index = self.switch_blocks.get_or_insert_with(|| {
+            let mut index = std::collections::BTreeMap::new();
+            for (i, c) in calls.iter().enumerate() {
+                if c.method != "chain_get_block" {
+                    continue;
+                }
+                if let Ok((b, _)) = crate::install::parse_block_answer(&c.result)
+                    && b.is_switch_block()
+                {
+                    index.entry(b.era_id().value()).or_insert(i);
+                }
+            }
+            index
+        });
+        index.get(&era).map(|i| self.calls[*i].result.clone())
     }
 }
 
@@ -161,6 +174,7 @@ pub fn save(
         transaction_hash: install.transaction_hash_json.clone(),
         node,
         calls,
+        switch_blocks: None,
     };
     fs_err::write(tmp.path().join(RESPONSES), pretty(&bundle)?)?;
     fs_err::write(tmp.path().join("install.json"), pretty(install)?)?;

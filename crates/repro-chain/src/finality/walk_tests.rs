@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 
 use casper_types::{
-    Block, BlockHash, BlockV2, ChainNameDigest, Digest, EraEndV2, EraId, FinalitySignatureV2,
-    ProtocolVersion, PublicKey, RewardedSignatures, SecretKey, Timestamp, U512,
+    Block, BlockHash, BlockV1, BlockV2, ChainNameDigest, Digest, EraEndV1, EraEndV2, EraId,
+    EraReport, FinalitySignatureV1, FinalitySignatureV2, ProtocolVersion, PublicKey,
+    RewardedSignatures, SecretKey, Timestamp, U512,
 };
 use serde_json::{Value, json};
 
@@ -44,6 +45,16 @@ struct Chain {
 
 impl Chain {
     fn build(lens: &[u64], sets: &Sets, signers: impl Fn(u64, u64) -> Option<Vec<u8>>) -> Chain {
+        Self::build_as(false, lens, sets, signers)
+    }
+
+    /// `v1`: the 1.5 node's blocks (BlockV1, signatures over hash ‖ era).
+    fn build_as(
+        v1: bool,
+        lens: &[u64],
+        sets: &Sets,
+        signers: impl Fn(u64, u64) -> Option<Vec<u8>>,
+    ) -> Chain {
         let mut blocks = Vec::new();
         let mut parent = BlockHash::new(Digest::hash(b"before the walk-test chain"));
         let mut seed = Digest::hash(b"walk-test seed");
@@ -51,36 +62,54 @@ impl Chain {
         for (era, len) in lens.iter().enumerate() {
             let era = era as u64;
             for i in 0..*len {
-                let era_end = (i + 1 == *len).then(|| {
-                    EraEndV2::new(
+                let last = i + 1 == *len;
+                let next = || weights(&sets[&(era + 1)]);
+                let timestamp = Timestamp::from(1_700_000_000_000 + height * 16_384);
+                let proposer = public(sets[&era][0].0);
+                let state_root = Digest::hash(height.to_le_bytes());
+                let block = if v1 {
+                    let era_end = last.then(|| {
+                        EraEndV1::new(EraReport::new(vec![], BTreeMap::new(), vec![]), next())
+                    });
+                    Block::V1(BlockV1::new(
+                        parent,
+                        seed,
+                        state_root,
+                        false,
+                        era_end,
+                        timestamp,
+                        EraId::new(era),
+                        height,
+                        ProtocolVersion::from_parts(1, 5, 8),
+                        proposer,
                         vec![],
                         vec![],
-                        weights(&sets[&(era + 1)]),
+                    ))
+                } else {
+                    let era_end =
+                        last.then(|| EraEndV2::new(vec![], vec![], next(), BTreeMap::new(), 1));
+                    Block::V2(BlockV2::new(
+                        parent,
+                        seed,
+                        state_root,
+                        false,
+                        era_end,
+                        timestamp,
+                        EraId::new(era),
+                        height,
+                        ProtocolVersion::from_parts(2, 0, 3),
+                        proposer,
                         BTreeMap::new(),
+                        RewardedSignatures::default(),
                         1,
-                    )
-                });
-                let block = BlockV2::new(
-                    parent,
-                    seed,
-                    Digest::hash(height.to_le_bytes()),
-                    false,
-                    era_end,
-                    Timestamp::from(1_700_000_000_000 + height * 16_384),
-                    EraId::new(era),
-                    height,
-                    ProtocolVersion::from_parts(2, 0, 3),
-                    public(sets[&era][0].0),
-                    BTreeMap::new(),
-                    RewardedSignatures::default(),
-                    1,
-                    None,
-                );
+                        None,
+                    ))
+                };
                 parent = *block.hash();
                 seed = *block.accumulated_seed();
                 let by = signers(era, height)
                     .unwrap_or_else(|| sets[&era].iter().map(|(k, _)| *k).collect());
-                blocks.push((Block::V2(block), by));
+                blocks.push((block, by));
                 height += 1;
             }
         }
@@ -92,17 +121,34 @@ impl Chain {
         let proofs: Vec<Value> = by
             .iter()
             .map(|k| {
-                let sig = FinalitySignatureV2::create(
-                    *block.hash(),
-                    block.height(),
-                    block.era_id(),
-                    ChainNameDigest::from_chain_name(CHAIN),
-                    &secret(*k),
-                );
-                json!({"public_key": public(*k), "signature": sig.signature()})
+                let signature = match block {
+                    Block::V1(_) => {
+                        *FinalitySignatureV1::create(*block.hash(), block.era_id(), &secret(*k))
+                            .signature()
+                    }
+                    Block::V2(_) => *FinalitySignatureV2::create(
+                        *block.hash(),
+                        block.height(),
+                        block.era_id(),
+                        ChainNameDigest::from_chain_name(CHAIN),
+                        &secret(*k),
+                    )
+                    .signature(),
+                };
+                json!({"public_key": public(*k), "signature": signature})
             })
             .collect();
-        json!({"api_version": "2.0.0", "block_with_signatures": {"block": block, "proofs": proofs}})
+        match block {
+            // The 1.5 node's JsonBlock: the BlockV1 with its proofs inside.
+            Block::V1(b) => {
+                let mut b = serde_json::to_value(b).unwrap();
+                b["proofs"] = json!(proofs);
+                json!({"api_version": "1.5.8", "block": b})
+            }
+            Block::V2(_) => {
+                json!({"api_version": "2.0.0", "block_with_signatures": {"block": block, "proofs": proofs}})
+            }
+        }
     }
 
     fn hash(&self, height: u64) -> BlockHash {
@@ -218,6 +264,26 @@ fn every_block_of_a_chain_of_uneven_eras_is_final_from_every_earlier_switch_bloc
             assert_eq!(q.signed, q.total);
         }
     }
+}
+
+#[test]
+fn a_1_5_node_s_v1_blocks_chain_the_same_way() {
+    let lens = [3, 4, 2, 5];
+    let sets: Sets = (0..=4)
+        .map(|e| (e, vec![(1, 40), (2, 30 + e), (3, 30)]))
+        .collect();
+    let chain = Chain::build_as(true, &lens, &sets, |_, _| None);
+    assert!(matches!(chain.block(0), Block::V1(_)));
+    let Finality::Final(c) = run(&chain, 12, &trusting(&chain, 4)).0 else {
+        panic!()
+    };
+    assert_eq!((c.era, c.switch_blocks), (3, 2));
+    // Era 3's block signed by 2 and 3 only: 63 of 103 is not more than 2/3.
+    let chain = Chain::build_as(true, &lens, &sets, |_, h| (h == 12).then(|| vec![2, 3]));
+    let Finality::Untrusted(why) = run(&chain, 12, &trusting(&chain, 2)).0 else {
+        panic!()
+    };
+    assert!(why.contains("61.1 %"), "{why}");
 }
 
 #[test]

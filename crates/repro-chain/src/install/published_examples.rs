@@ -83,6 +83,7 @@ fn check_schema(file: &str, transaction_methods: &[&str]) {
                 result: chainspec_result,
             },
         ],
+        switch_blocks: None,
     };
     let mut checks = Vec::new();
     let some_tx = TransactionHash::Deploy(casper_types::DeployHash::new(
