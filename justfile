@@ -49,11 +49,11 @@ fixtures:
 bench ITERATIONS="30":
     benches/side-by-side.sh {{ITERATIONS}}
 
-# Lookups of `casper-repro serve` under load with 10k verified contracts, SQLite and PostgreSQL:
 # What --trusted-block costs: offline, and from a loopback node with a cold and a warm era cache.
 bench-finality ROUNDS="15":
     benches/finality.sh {{ROUNDS}}
 
+# Lookups of `casper-repro serve` under load with 10k verified contracts, SQLite and PostgreSQL:
 # just bench-service [--contracts N] [--requests M] [--connections C] [--backend sqlite|postgres|both]
 bench-service *ARGS:
     benches/service-load.sh {{ARGS}}
