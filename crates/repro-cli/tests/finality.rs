@@ -379,6 +379,19 @@ fn bad_trust_arguments_are_clear_errors() {
         "{err}"
     );
 
+    // A saved transaction answer has no block to weigh: said, not skipped.
+    let answer = root().join("testdata/real-answers/deploy-1x.json");
+    let out = casper_repro(&[
+        "verify",
+        "--transaction-json",
+        answer.to_str().unwrap(),
+        "--trusted-block",
+        &"ab".repeat(32),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("give --node URL or --bundle DIR"), "{err}");
+
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(
         tmp.path().join("chainspec.toml"),

@@ -161,6 +161,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("reading {} from bundle {}", req.hex(), dir.display()))?
         }
         (_, None, Some(file)) => {
+            if trust.anchor.is_some() {
+                bail!(
+                    "--trusted-block checks the executing block's signers, which a saved transaction answer does not carry: give --node URL or --bundle DIR"
+                );
+            }
             let text = fs_err::read_to_string(file)?;
             let answer: serde_json::Value = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not JSON", file.display()))?;
