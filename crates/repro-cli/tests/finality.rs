@@ -180,6 +180,16 @@ fn an_engine_chain_is_final_from_a_trusted_switch_block_or_a_block_inside_an_era
     );
 }
 
+/// `verify` of bundle `dir` from `chain.json`'s trusted block `which`: exit 1, `untrusted`, the
+/// finality check failed; the report and that check's reason.
+fn untrusted(dir: &Path, chain: &Value, which: &str) -> (Value, String) {
+    let report = verify(dir, chain["trusted"][which].as_str().unwrap(), 1);
+    assert_eq!(report["verdict"], "untrusted");
+    let (status, detail) = finality(&report);
+    assert_eq!(status, "failed", "{detail}");
+    (report, detail)
+}
+
 #[test]
 fn each_broken_chain_is_untrusted_with_its_reason() {
     // Too little weight: the reason names the weight chain.json adds up.
@@ -187,10 +197,7 @@ fn each_broken_chain_is_untrusted_with_its_reason() {
     let chain = load(&dir.join("chain.json"));
     let e = expected(&chain);
     assert!(3 * e.signed <= 2 * e.total, "the fixture is under 2/3");
-    let report = verify(&dir, chain["trusted"]["switch"].as_str().unwrap(), 1);
-    assert_eq!(report["verdict"], "untrusted");
-    let (status, detail) = finality(&report);
-    assert_eq!(status, "failed");
+    let (report, detail) = untrusted(&dir, &chain, "switch");
     assert!(
         detail.contains(&format!(
             "the signers hold {} of the era's weight; more than 2/3 is needed",
@@ -215,10 +222,7 @@ fn each_broken_chain_is_untrusted_with_its_reason() {
         .filter(|s| !e.era_weights.contains_key(*s))
         .collect();
     assert_eq!(stranger.len(), 1);
-    let report = verify(&dir, chain["trusted"]["switch"].as_str().unwrap(), 1);
-    assert_eq!(report["verdict"], "untrusted");
-    let (status, detail) = finality(&report);
-    assert_eq!(status, "failed");
+    let (_, detail) = untrusted(&dir, &chain, "switch");
     assert!(
         detail.contains(&format!(
             "{} signed the block but is not one of the era's validators",
@@ -231,10 +235,7 @@ fn each_broken_chain_is_untrusted_with_its_reason() {
     // validators; the node's story is consistent otherwise.
     let dir = case("sidecar-2.0.3-finality-forged-switch-block");
     let chain = load(&dir.join("chain.json"));
-    let report = verify(&dir, chain["trusted"]["switch"].as_str().unwrap(), 1);
-    assert_eq!(report["verdict"], "untrusted");
-    let (status, detail) = finality(&report);
-    assert_eq!(status, "failed");
+    let (_, detail) = untrusted(&dir, &chain, "switch");
     let forged = chain["blocks"]
         .as_array()
         .unwrap()
@@ -254,10 +255,7 @@ fn each_broken_chain_is_untrusted_with_its_reason() {
     // validators that block names.
     let dir = case("sidecar-2.0.3-finality-foreign-trusted");
     let chain = load(&dir.join("chain.json"));
-    let report = verify(&dir, chain["trusted"]["foreign"].as_str().unwrap(), 1);
-    assert_eq!(report["verdict"], "untrusted");
-    let (status, detail) = finality(&report);
-    assert_eq!(status, "failed");
+    let (_, detail) = untrusted(&dir, &chain, "foreign");
     assert!(
         detail.contains("is not signed by era 1's validators"),
         "{detail}"
