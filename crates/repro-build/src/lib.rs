@@ -281,26 +281,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         .to_path_buf();
 
     // Toolchain.
-    let (tc_name, pin) = match (&req.toolchain, &req.inferred) {
-        (_, Some(i)) => (
-            i.toolchain.clone(),
-            toolchain::PinSource::Inferred { from: i.describe() },
-        ),
-        (Some(t), None) => (t.clone(), toolchain::PinSource::Explicit),
-        (None, None) => {
-            let (name, path) = toolchain::find_pin(&crate_dir, &ws_root)?.ok_or_else(|| {
-                BuildError::NoToolchainPin {
-                    crate_dir: crate_dir.clone(),
-                }
-            })?;
-            let rel = path
-                .strip_prefix(&ws_root)
-                .unwrap_or(&path)
-                .display()
-                .to_string();
-            (name, toolchain::PinSource::File { path: rel })
-        }
-    };
+    let (tc_name, pin) = choose_toolchain(req, &crate_dir, &ws_root)?;
     let tc = toolchain::ensure(
         &req.host,
         &tc_name,
@@ -466,26 +447,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
     };
 
     // Remaps: tokens resolved against this build's private locations.
-    let mut remap_pairs: Vec<(String, String, String)> = Vec::new(); // (given, from, to)
-    let resolve_token = |from: &str| -> String {
-        let Some(token) = leading_token(from) else {
-            return from.to_owned();
-        };
-        let base = match token {
-            "{cargo_home}" => req.host.cargo_home.display().to_string(),
-            "{home}" => req.host.home.display().to_string(),
-            "{source}" => ws_copy.display().to_string(),
-            _ => target_dir.display().to_string(),
-        };
-        format!("{base}{}", &from[token.len()..])
-    };
-    for r in &req.remaps {
-        remap_pairs.push((
-            format!("{}={}", r.from, r.to),
-            resolve_token(&r.from),
-            r.to.clone(),
-        ));
-    }
+    let mut remap_pairs = resolve_remaps(req, &ws_copy, &target_dir);
     if access == RegistryAccess::Vendored {
         let resolver = resolver.as_ref().expect("resolver ensured when vendoring");
         let vendor_dir = work.path().join("vendor");
@@ -518,22 +480,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
     };
 
     // Environment.
-    let mut env = req.host.base_env();
-    let host_path = env.get("PATH").cloned().unwrap_or_default();
-    env.insert(
-        "PATH".into(),
-        format!("{}:{host_path}", tc.bin_dir.display()),
-    );
-    env.insert("RUSTUP_TOOLCHAIN".into(), tc.name.clone());
-    env.insert("RUSTC".into(), tc.rustc().display().to_string());
-    env.insert("CARGO_TERM_COLOR".into(), "never".into());
-    env.insert("CARGO_TERM_PROGRESS_WHEN".into(), "never".into());
-    for (k, v) in access.env(cargo_minor) {
-        env.insert(k, v);
-    }
-    if let Some(flags) = &rustflags {
-        env.insert("CARGO_ENCODED_RUSTFLAGS".into(), flags.join("\x1f"));
-    }
+    let env = cargo_env(req, &tc, access, cargo_minor, rustflags.as_deref());
 
     // Package set.
     // Steps before the compile run outside any sandbox: no program of the project's config.
@@ -544,40 +491,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         .and_then(|p| p.get("name"))
         .and_then(|n| n.as_str())
         .map(str::to_owned);
-    let packages: Vec<String> = if !req.packages.is_empty() {
-        for p in &req.packages {
-            if !meta.iter().any(|m| &m.name == p) {
-                return Err(BuildError::NoSuchPackage {
-                    name: p.clone(),
-                    root: ws_root.clone(),
-                    available: meta.iter().map(|m| m.name.clone()).collect(),
-                });
-            }
-        }
-        req.packages.clone()
-    } else if let Some(n) = own_name {
-        vec![n]
-    } else {
-        let mut cdylibs: Vec<String> = meta
-            .iter()
-            .filter(|m| m.cdylib.is_some())
-            .map(|m| m.name.clone())
-            .collect();
-        if cdylibs.is_empty() {
-            // No cdylib: the `#![no_main]` bin contracts of the ecosystem's workspaces.
-            cdylibs = meta
-                .iter()
-                .filter(|m| !m.bins.is_empty())
-                .map(|m| m.name.clone())
-                .collect();
-        }
-        if cdylibs.is_empty() {
-            return Err(BuildError::NoCdylib {
-                root: ws_root.clone(),
-            });
-        }
-        cdylibs
-    };
+    let packages = select_packages(req, &meta, own_name, &ws_root)?;
 
     // Fetch (network), then compile offline.
     let mut steps = Vec::new();
@@ -683,23 +597,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
     } in produced
     {
         let cargo_sha = sha256_hex(&cargo_bytes);
-        let mut bytes = cargo_bytes;
-        let mut post_info = Vec::new();
-        for step in req.post_process.iter().filter(|s| s.applies_to(&file)) {
-            let input_sha256 = sha256_hex(&bytes);
-            bytes = step
-                .apply(&bytes, &post_ctx)
-                .map_err(|reason| BuildError::PostProcess {
-                    step: step.name().into(),
-                    file: file.clone(),
-                    reason,
-                })?;
-            post_info.push(PostProcessInfo {
-                step: step.describe(&post_ctx),
-                input_sha256,
-                output_sha256: sha256_hex(&bytes),
-            });
-        }
+        let (bytes, post_info) = post_process(req, &post_ctx, &file, cargo_bytes)?;
         let prov = Provenance {
             schema_version: PROVENANCE_SCHEMA_VERSION,
             tool: ToolInfo {
@@ -714,47 +612,16 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
                 size: bytes.len() as u64,
                 cargo_output_sha256: cargo_sha,
             },
-            toolchain: ToolchainInfo {
-                name: tc.name.clone(),
-                pinned_by: match &pin {
-                    toolchain::PinSource::File { path } => path.clone(),
-                    toolchain::PinSource::Explicit => "--toolchain".into(),
-                    toolchain::PinSource::Inferred { from } => {
-                        format!("--toolchain auto: {from}")
-                    }
-                },
-                rustc_vv: tc.rustc_vv.clone(),
-                cargo_v: tc.cargo_v.clone(),
-            },
+            toolchain: toolchain_info(&tc, &pin),
             target: req.target.clone(),
             profile: "release".into(),
             packages: packages.clone(),
             features: req.features.clone(),
             no_default_features: req.no_default_features,
-            remaps: remap_pairs
-                .iter()
-                .map(|(g, f, t)| RemapInfo {
-                    given: g.clone(),
-                    flag: format!("--remap-path-prefix={f}={t}"),
-                })
-                .collect(),
+            remaps: remap_info(&remap_pairs),
             rustflags: rustflags.clone(),
             steps: steps.clone(),
-            lock: LockInfo {
-                origin: if reconstruction.is_some() {
-                    "reconstructed"
-                } else {
-                    "committed"
-                }
-                .into(),
-                sha256: lock_sha.clone(),
-                registry_access: serde_json::to_value(access)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                reconstruction: reconstruction.clone(),
-                packages: lock_pkgs.clone(),
-            },
+            lock: lock_info(&reconstruction, &lock_sha, access, &lock_pkgs),
             source: SourceInfo {
                 tree_sha256: tree.sha256.clone(),
                 files: tree.files,
@@ -780,23 +647,7 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         stage.path().join("manifest.json"),
         serde_json::to_vec_pretty(&manifest).map_err(|e| BuildError::parse("manifest", e))?,
     )?;
-    // Publish the entry atomically; a concurrent identical build may have won the race, which is
-    // fine: its entry has the same content.
-    let artifacts = if req.cache.enabled {
-        let staged = stage.keep();
-        if std::fs::rename(&staged, &cache_entry).is_err() {
-            let _ = fs_err::remove_dir_all(&staged);
-        }
-        cache_lookup(&cache_entry, &req.out_dir)?
-    } else {
-        cache_lookup(stage.path(), &req.out_dir)?
-    }
-    .ok_or_else(|| {
-        BuildError::Io(std::io::Error::other(format!(
-            "cache entry {} vanished",
-            cache_entry.display()
-        )))
-    })?;
+    let artifacts = publish(req, stage, &cache_entry)?;
     drop(work);
     Ok(BuildOutput {
         artifacts,
@@ -805,6 +656,239 @@ pub fn build(req: &BuildRequest, progress: &mut dyn Progress) -> Result<BuildOut
         toolchain: tc.name,
         elapsed: start.elapsed(),
     })
+}
+
+/// The toolchain to build with and where that choice came from: `--toolchain auto`'s inference,
+/// an explicit `--toolchain`, or the project's pin file.
+fn choose_toolchain(
+    req: &BuildRequest,
+    crate_dir: &Path,
+    ws_root: &Path,
+) -> Result<(String, toolchain::PinSource), BuildError> {
+    Ok(match (&req.toolchain, &req.inferred) {
+        (_, Some(i)) => (
+            i.toolchain.clone(),
+            toolchain::PinSource::Inferred { from: i.describe() },
+        ),
+        (Some(t), None) => (t.clone(), toolchain::PinSource::Explicit),
+        (None, None) => {
+            let (name, path) = toolchain::find_pin(crate_dir, ws_root)?.ok_or_else(|| {
+                BuildError::NoToolchainPin {
+                    crate_dir: crate_dir.to_path_buf(),
+                }
+            })?;
+            let rel = path
+                .strip_prefix(ws_root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            (name, toolchain::PinSource::File { path: rel })
+        }
+    })
+}
+
+/// Cargo's environment: the host's base, the toolchain first on `PATH`, no colours or progress
+/// bars, the registry access's settings and the remap flags.
+fn cargo_env(
+    req: &BuildRequest,
+    tc: &toolchain::Toolchain,
+    access: RegistryAccess,
+    cargo_minor: u32,
+    rustflags: Option<&[String]>,
+) -> BTreeMap<String, String> {
+    let mut env = req.host.base_env();
+    let host_path = env.get("PATH").cloned().unwrap_or_default();
+    env.insert(
+        "PATH".into(),
+        format!("{}:{host_path}", tc.bin_dir.display()),
+    );
+    env.insert("RUSTUP_TOOLCHAIN".into(), tc.name.clone());
+    env.insert("RUSTC".into(), tc.rustc().display().to_string());
+    env.insert("CARGO_TERM_COLOR".into(), "never".into());
+    env.insert("CARGO_TERM_PROGRESS_WHEN".into(), "never".into());
+    for (k, v) in access.env(cargo_minor) {
+        env.insert(k, v);
+    }
+    if let Some(flags) = rustflags {
+        env.insert("CARGO_ENCODED_RUSTFLAGS".into(), flags.join("\x1f"));
+    }
+    env
+}
+
+/// The packages to build: those asked for (each must exist), else the crate's own, else every
+/// cdylib of the workspace, else every package with a bin target.
+fn select_packages(
+    req: &BuildRequest,
+    meta: &[PackageMeta],
+    own_name: Option<String>,
+    ws_root: &Path,
+) -> Result<Vec<String>, BuildError> {
+    Ok(if !req.packages.is_empty() {
+        for p in &req.packages {
+            if !meta.iter().any(|m| &m.name == p) {
+                return Err(BuildError::NoSuchPackage {
+                    name: p.clone(),
+                    root: ws_root.to_path_buf(),
+                    available: meta.iter().map(|m| m.name.clone()).collect(),
+                });
+            }
+        }
+        req.packages.clone()
+    } else if let Some(n) = own_name {
+        vec![n]
+    } else {
+        let mut cdylibs: Vec<String> = meta
+            .iter()
+            .filter(|m| m.cdylib.is_some())
+            .map(|m| m.name.clone())
+            .collect();
+        if cdylibs.is_empty() {
+            // No cdylib: the `#![no_main]` bin contracts of the ecosystem's workspaces.
+            cdylibs = meta
+                .iter()
+                .filter(|m| !m.bins.is_empty())
+                .map(|m| m.name.clone())
+                .collect();
+        }
+        if cdylibs.is_empty() {
+            return Err(BuildError::NoCdylib {
+                root: ws_root.to_path_buf(),
+            });
+        }
+        cdylibs
+    })
+}
+
+/// The project's post-processing steps that apply to `file`, in order, each recorded with its
+/// input and output digests.
+fn post_process(
+    req: &BuildRequest,
+    ctx: &PostContext,
+    file: &str,
+    mut bytes: Vec<u8>,
+) -> Result<(Vec<u8>, Vec<PostProcessInfo>), BuildError> {
+    let mut info = Vec::new();
+    for step in req.post_process.iter().filter(|s| s.applies_to(file)) {
+        let input_sha256 = sha256_hex(&bytes);
+        bytes = step
+            .apply(&bytes, ctx)
+            .map_err(|reason| BuildError::PostProcess {
+                step: step.name().into(),
+                file: file.to_owned(),
+                reason,
+            })?;
+        info.push(PostProcessInfo {
+            step: step.describe(ctx),
+            input_sha256,
+            output_sha256: sha256_hex(&bytes),
+        });
+    }
+    Ok((bytes, info))
+}
+
+/// Publishes the staged entry atomically (a concurrent identical build may have won the race,
+/// which is fine: its entry has the same content) and copies its artifacts to the output
+/// directory; without the cache, straight from the staging directory.
+fn publish(
+    req: &BuildRequest,
+    stage: tempfile::TempDir,
+    cache_entry: &Path,
+) -> Result<Vec<Artifact>, BuildError> {
+    if req.cache.enabled {
+        let staged = stage.keep();
+        if std::fs::rename(&staged, cache_entry).is_err() {
+            let _ = fs_err::remove_dir_all(&staged);
+        }
+        cache_lookup(cache_entry, &req.out_dir)
+    } else {
+        cache_lookup(stage.path(), &req.out_dir)
+    }?
+    .ok_or_else(|| {
+        BuildError::Io(std::io::Error::other(format!(
+            "cache entry {} vanished",
+            cache_entry.display()
+        )))
+    })
+}
+
+/// `--remap` pairs as (given, from, to), each leading token (`{cargo_home}`, `{home}`,
+/// `{source}`, `{target_dir}`) resolved against this build's private locations.
+fn resolve_remaps(
+    req: &BuildRequest,
+    ws_copy: &Path,
+    target_dir: &Path,
+) -> Vec<(String, String, String)> {
+    let resolve_token = |from: &str| -> String {
+        let Some(token) = leading_token(from) else {
+            return from.to_owned();
+        };
+        let base = match token {
+            "{cargo_home}" => req.host.cargo_home.display().to_string(),
+            "{home}" => req.host.home.display().to_string(),
+            "{source}" => ws_copy.display().to_string(),
+            _ => target_dir.display().to_string(),
+        };
+        format!("{base}{}", &from[token.len()..])
+    };
+    req.remaps
+        .iter()
+        .map(|r| {
+            (
+                format!("{}={}", r.from, r.to),
+                resolve_token(&r.from),
+                r.to.clone(),
+            )
+        })
+        .collect()
+}
+
+/// The provenance's remaps: as given, and the flag each became.
+fn remap_info(pairs: &[(String, String, String)]) -> Vec<RemapInfo> {
+    pairs
+        .iter()
+        .map(|(g, f, t)| RemapInfo {
+            given: g.clone(),
+            flag: format!("--remap-path-prefix={f}={t}"),
+        })
+        .collect()
+}
+
+/// The provenance's toolchain: what built it, and what pinned it.
+fn toolchain_info(tc: &toolchain::Toolchain, pin: &toolchain::PinSource) -> ToolchainInfo {
+    ToolchainInfo {
+        name: tc.name.clone(),
+        pinned_by: match pin {
+            toolchain::PinSource::File { path } => path.clone(),
+            toolchain::PinSource::Explicit => "--toolchain".into(),
+            toolchain::PinSource::Inferred { from } => format!("--toolchain auto: {from}"),
+        },
+        rustc_vv: tc.rustc_vv.clone(),
+        cargo_v: tc.cargo_v.clone(),
+    }
+}
+
+/// The provenance's lock: committed or reconstructed, its digest, packages and registry access.
+fn lock_info(
+    reconstruction: &Option<lock::Reconstruction>,
+    sha256: &str,
+    access: RegistryAccess,
+    packages: &BTreeMap<String, Vec<String>>,
+) -> LockInfo {
+    LockInfo {
+        origin: if reconstruction.is_some() {
+            "reconstructed"
+        } else {
+            "committed"
+        }
+        .into(),
+        sha256: sha256.to_owned(),
+        registry_access: serde_json::to_value(access)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        reconstruction: reconstruction.clone(),
+        packages: packages.clone(),
+    }
 }
 
 /// What one cargo invocation produced, before post-processing.
