@@ -24,8 +24,17 @@
 //! * `info_get_chainspec`: the bytes of the chainspec file the engine was configured from
 //!   (test-support's `PRODUCTION_CHAINSPEC_PATH`).
 //!
-//! Everything is fixed (keys from fixed seeds, timestamps, ed25519 signatures are deterministic),
-//! so two runs write byte-identical files.
+//! Then (module `finality`) `node-1.5.8-finality`: one engine history with several validators
+//! (genesis bonds, the auction contract's `add_bid`, switch blocks executed as node 1.5.8 does,
+//! through the engine's `commit_step`, which runs `run_auction`) over eras 0..=3, a `BlockV1` chain
+//! over it (switch blocks carrying `EraEndV1 {era_report, next_era_validator_weights}` with the
+//! engine's next-era weights, every block signed by every validator of its era with
+//! `FinalitySignatureV1`), the `node-1.5.8-deploy-multi_ep` deploy executed in the height-10
+//! block; `chain_get_block` of every block by height and by hash, and a `chain.json` describing
+//! the chain.
+//!
+//! Everything is fixed (keys from fixed seeds, timestamps, engine-internal deploy hashes; ed25519
+//! signatures are deterministic), so two runs write byte-identical files.
 
 use std::{
     collections::BTreeSet,
@@ -40,7 +49,7 @@ use casper_engine_test_support::{
 };
 use casper_execution_engine::{
     core::{
-        engine_state::{deploy_item::DeployItem, executable_deploy_item::ExecutableDeployItem},
+        engine_state::{deploy_item::DeployItem, executable_deploy_item::ExecutableDeployItem, ExecutionResult},
         tracking_copy::validate_query_proof,
     },
     storage::trie::merkle_proof::TrieMerkleProof,
@@ -54,6 +63,10 @@ use casper_types_6 as t6;
 use t6::bytesrepr::ToBytes as _;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
+
+// Beside this file, not in src/bin/ (where cargo would take it for a binary of its own).
+#[path = "rpc-ee-7.0.3/finality.rs"]
+mod finality;
 
 const EXECUTION_ENGINE_VERSION: &str = "7.0.3";
 const ENGINE_TEST_SUPPORT_VERSION: &str = "7.0.3";
@@ -408,11 +421,17 @@ fn stored_wasm(b: &InMemoryWasmTestBuilder, wasm_hash: [u8; 32]) -> Res<Vec<u8>>
 /// `{"public_key", "signature"}`. Checked to verify before it is returned: `create` caches its own
 /// verdict, so the check runs on a serde round trip (uncached) and on the bytes signed directly.
 fn finality_proof(block: &t6::BlockV1, secret_key: &t6::SecretKey) -> Res<Value> {
-    let era_id = block.header().era_id();
-    let sig = t6::FinalitySignatureV1::create(*block.hash(), era_id, secret_key);
-    if sig.public_key() != block.proposer() {
+    if t6::PublicKey::from(secret_key) != *block.proposer() {
         return Err("finality signer is not the block's proposer".into());
     }
+    finality_signature(block, secret_key)
+}
+
+/// One finality signature of `block` by `secret_key`, checked as [`finality_proof`] says, as a
+/// `JsonProof` `{"public_key", "signature"}`.
+fn finality_signature(block: &t6::BlockV1, secret_key: &t6::SecretKey) -> Res<Value> {
+    let era_id = block.header().era_id();
+    let sig = t6::FinalitySignatureV1::create(*block.hash(), era_id, secret_key);
     let reparsed: t6::FinalitySignatureV1 =
         serde_json::from_value(to_json(&sig)?).map_err(|e| format!("finality signature JSON: {e}"))?;
     reparsed.is_verified().map_err(|e| format!("finality signature does not verify: {e}"))?;
@@ -421,6 +440,46 @@ fn finality_proof(block: &t6::BlockV1, secret_key: &t6::SecretKey) -> Res<Value>
     t6::crypto::verify(&signed, sig.signature(), sig.public_key())
         .map_err(|e| format!("finality signature does not verify over block hash ‖ era: {e}"))?;
     Ok(json!({ "public_key": to_json(sig.public_key())?, "signature": to_json(sig.signature())? }))
+}
+
+/// The deploy of step `index` of a case: its session (a module of `wasm_dir` or a stored contract
+/// by name, no args), timestamp [`DEPLOY_TIMESTAMP_MS`] + `index` rounds, signed by `account_sk`.
+fn step_deploy(account_sk: &t6::SecretKey, step: Step, index: usize, wasm_dir: &Path) -> Res<t6::Deploy> {
+    let session = match step {
+        Step::Module(f) => {
+            let wasm = fs::read(wasm_dir.join(f)).map_err(|e| format!("{f}: {e}"))?;
+            t6::ExecutableDeployItem::new_module_bytes(wasm.into(), t6::RuntimeArgs::new())
+        }
+        Step::Call { name, entry_point } => t6::ExecutableDeployItem::new_stored_contract_by_name(
+            name.to_string(),
+            entry_point.to_string(),
+            t6::RuntimeArgs::new(),
+        ),
+    };
+    build_deploy(account_sk, session, DEPLOY_TIMESTAMP_MS + index as u64 * ROUND_MS)
+}
+
+/// Executes `deploy` in the engine and commits, as node@v1.5.8 contract_runtime does: one deploy
+/// per execute request, block time = the block's timestamp `block_ts`, the block's protocol
+/// version and `proposer`. Fails if the execution failed.
+fn execute_deploy(
+    b: &mut InMemoryWasmTestBuilder,
+    deploy: &t6::Deploy,
+    block_ts: u64,
+    proposer: casper_types::PublicKey,
+) -> Res<()> {
+    let request = ExecuteRequestBuilder::new()
+        .push_deploy(deploy_item(deploy)?)
+        .with_block_time(block_ts)
+        .with_protocol_version(protocol_1_5_8())
+        .with_proposer(proposer)
+        .build();
+    b.try_exec(request).map_err(|e| format!("exec request failed: {e}"))?;
+    b.commit();
+    if let Some(e) = b.last_exec_result().as_error() {
+        return Err(format!("execution failed: {e}"));
+    }
+    Ok(())
 }
 
 fn run_case(case: &Case, wasm_dir: &Path, out: &Path, chainspec_bytes: &[u8]) -> Res<()> {
@@ -462,33 +521,10 @@ fn run_case(case: &Case, wasm_dir: &Path, out: &Path, chainspec_bytes: &[u8]) ->
     let mut last: Option<Executed> = None;
     for (i, step) in case.steps.iter().enumerate() {
         let file = step.label();
-        let session = match step {
-            Step::Module(f) => {
-                let wasm = fs::read(wasm_dir.join(f)).map_err(|e| format!("{f}: {e}"))?;
-                t6::ExecutableDeployItem::new_module_bytes(wasm.into(), t6::RuntimeArgs::new())
-            }
-            Step::Call { name, entry_point } => t6::ExecutableDeployItem::new_stored_contract_by_name(
-                name.to_string(),
-                entry_point.to_string(),
-                t6::RuntimeArgs::new(),
-            ),
-        };
-        let deploy_ts = DEPLOY_TIMESTAMP_MS + i as u64 * ROUND_MS;
-        let block_ts = deploy_ts + ROUND_MS;
-        let deploy = build_deploy(&account_sk, session, deploy_ts)?;
-        // As node@v1.5.8 contract_runtime: one deploy per execute request, block time = the
-        // block's timestamp, the block's protocol version and proposer.
-        let request = ExecuteRequestBuilder::new()
-            .push_deploy(deploy_item(&deploy)?)
-            .with_block_time(block_ts)
-            .with_protocol_version(protocol_1_5_8())
-            .with_proposer(DEFAULT_PROPOSER_PUBLIC_KEY.clone())
-            .build();
-        b.try_exec(request).map_err(|e| format!("{} {file}: exec request failed: {e}", case.name))?;
-        b.commit();
-        if let Some(e) = b.last_exec_result().as_error() {
-            return Err(format!("{} {file}: execution failed: {e}", case.name));
-        }
+        let deploy = step_deploy(&account_sk, *step, i, wasm_dir)?;
+        let block_ts = deploy.header().timestamp().millis() + ROUND_MS;
+        execute_deploy(&mut b, &deploy, block_ts, DEFAULT_PROPOSER_PUBLIC_KEY.clone())
+            .map_err(|e| format!("{} {file}: {e}", case.name))?;
         let post = b.get_post_state_hash();
         let block = t6::BlockV1::new(
             *parent.hash(),
@@ -521,63 +557,19 @@ fn run_case(case: &Case, wasm_dir: &Path, out: &Path, chainspec_bytes: &[u8]) ->
         return Err("block state root differs from the engine's post-state hash".into());
     }
     let block_hash_hex = hex::encode(block.hash().inner().value());
-    let deploy_hash_hex = hex::encode(deploy.hash().inner().value());
-
-    // The deploy's own validity check on the serialised JSON.
-    let mut deploy_json = to_json(&deploy)?;
-    with_parsed_args(&mut deploy_json, &deploy)?;
-    let reparsed: t6::Deploy =
-        serde_json::from_value(without_parsed(deploy_json.clone())).map_err(|e| format!("deploy JSON: {e}"))?;
-    reparsed.is_valid().map_err(|e| format!("deploy JSON fails its validity check: {e:?}"))?;
-    if reparsed.hash() != deploy.hash() {
-        return Err("deploy JSON round trip changed the hash".into());
-    }
-
-    // info_get_deploy: the engine's result -> casper_types::ExecutionResult (1.x JSON), as the node.
-    let exec = b.last_exec_result();
-    let result = casper_types::ExecutionResult::from(exec);
-    let execution_result = to_json(&result)?;
-
-    // Every Contract / ContractWasm / ContractPackage key the deploy wrote (journal order).
-    let mut keys: Vec<Key> = Vec::new();
-    let mut contracts: Vec<(Key, casper_types::Contract)> = Vec::new();
-    for (key, transform) in exec.execution_journal().iter() {
-        if let Transform::Write(v) = transform {
-            if matches!(v, StoredValue::Contract(_) | StoredValue::ContractWasm(_) | StoredValue::ContractPackage(_))
-                && !keys.contains(key)
-            {
-                keys.push(*key);
-            }
-            if let StoredValue::Contract(c) = v {
-                contracts.retain(|(k, _)| k != key);
-                contracts.push((*key, c.clone()));
-            }
-        }
-    }
+    let install = install_of(deploy, b.last_exec_result())?;
+    let (deploy, keys) = (&install.deploy, &install.keys);
+    let mut contracts = install.contracts.clone();
     let header_json = to_json(block.header())?;
-    let mut block_json = to_json(&block)?;
     // node@v1.5.8 JsonBlock = {hash, header, body, proofs}: one real finality signature by the
     // block's proposer (the harness's only validator), as `JsonProof {public_key, signature}`.
     let proof = finality_proof(&block, &proposer_sk)?;
-    block_json.as_object_mut().ok_or("block JSON not an object")?.insert("proofs".into(), json!([proof]));
 
     let mut calls = vec![
-        json!({
-            "method": "info_get_deploy",
-            "params": { "deploy_hash": deploy_hash_hex, "finalized_approvals": false },
-            "result": {
-                "api_version": API_VERSION,
-                "deploy": deploy_json,
-                "execution_results": [ { "block_hash": block_hash_hex, "result": execution_result } ],
-            }
-        }),
-        json!({
-            "method": "chain_get_block",
-            "params": { "block_identifier": { "Hash": block_hash_hex } },
-            "result": { "api_version": API_VERSION, "block": block_json }
-        }),
+        info_get_deploy_call(&install, &block_hash_hex),
+        chain_get_block_call(json!({ "Hash": block_hash_hex }), &block, vec![proof])?,
     ];
-    for key in &keys {
+    for key in keys {
         calls.push(query_call(&b, &block_hash_hex, &header_json, *key, &[])?.0);
     }
 
@@ -624,40 +616,11 @@ fn run_case(case: &Case, wasm_dir: &Path, out: &Path, chainspec_bytes: &[u8]) ->
     }
     calls.push(chainspec_call(chainspec_bytes));
 
-    let bundle = json!({
-        "format": 1,
-        "api": "node-1.5",
-        "transaction_hash": { "Deploy": deploy_hash_hex },
-        "calls": calls,
-    });
+    let bundle = responses_json(deploy, calls);
 
     // engine.json: what the engine itself reported, stored bytes read back from global state.
-    let mut contracts_json = Vec::new();
-    for (key, c) in &contracts {
-        let Key::Hash(contract_hash) = key else { return Err(format!("Contract under {key}")) };
-        let wasm_hash = c.contract_wasm_hash().value();
-        let stored = stored_wasm(&b, wasm_hash)?;
-        match b.query(Some(state_root), *key, &[])? {
-            StoredValue::Contract(gs) if gs == *c => {}
-            _ => return Err(format!("DISAGREEMENT: {key} in global state differs from the journal's Contract")),
-        }
-        let mut eps: Vec<String> = c.entry_points().keys().cloned().collect();
-        eps.sort();
-        contracts_json.push(json!({
-            "contract_hash": hex::encode(contract_hash),
-            "contract_wasm_hash": hex::encode(wasm_hash),
-            "contract_package_hash": hex::encode(c.contract_package_hash().value()),
-            "entry_points": eps,
-            "stored_sha256": sha256_hex(&stored),
-            "stored_len": stored.len(),
-        }));
-    }
-    let mut engine = json!({
-        "format": 1,
-        "engine": { "execution_engine": EXECUTION_ENGINE_VERSION, "engine_test_support": ENGINE_TEST_SUPPORT_VERSION },
-        "protocol": API_VERSION,
-        "case": case.name,
-    });
+    let contracts_json = contracts_json(&b, &contracts)?;
+    let mut engine = engine_json_head(case.name);
     let obj = engine.as_object_mut().ok_or("engine JSON not an object")?;
     match last_step {
         Step::Module(file) => {
@@ -687,6 +650,126 @@ fn run_case(case: &Case, wasm_dir: &Path, out: &Path, chainspec_bytes: &[u8]) ->
     write_json(&dir.join("engine.json"), &engine)?;
     eprintln!("rpc-ee-7.0.3: {} -> {} ({} calls)", case.name, dir.display(), bundle["calls"].as_array().map_or(0, Vec::len));
     Ok(())
+}
+
+/// What an install deploy did, as its answers need it: the deploy, its JSON (checked valid), the
+/// engine's execution result as node 1.5.8 serves it, and the Contract / ContractWasm /
+/// ContractPackage keys it wrote.
+struct Install {
+    deploy: t6::Deploy,
+    deploy_json: Value,
+    execution_result: Value,
+    /// Every Contract / ContractWasm / ContractPackage key the deploy wrote (journal order).
+    keys: Vec<Key>,
+    /// Each Contract written, with its last write (in the order of those last writes).
+    contracts: Vec<(Key, casper_types::Contract)>,
+}
+
+/// The [`Install`] of `deploy`, which the engine executed with result `exec`.
+fn install_of(deploy: t6::Deploy, exec: &ExecutionResult) -> Res<Install> {
+    // The deploy's own validity check on the serialised JSON.
+    let mut deploy_json = to_json(&deploy)?;
+    with_parsed_args(&mut deploy_json, &deploy)?;
+    let reparsed: t6::Deploy =
+        serde_json::from_value(without_parsed(deploy_json.clone())).map_err(|e| format!("deploy JSON: {e}"))?;
+    reparsed.is_valid().map_err(|e| format!("deploy JSON fails its validity check: {e:?}"))?;
+    if reparsed.hash() != deploy.hash() {
+        return Err("deploy JSON round trip changed the hash".into());
+    }
+
+    // info_get_deploy: the engine's result -> casper_types::ExecutionResult (1.x JSON), as the node.
+    let execution_result = to_json(&casper_types::ExecutionResult::from(exec))?;
+
+    let mut keys: Vec<Key> = Vec::new();
+    let mut contracts: Vec<(Key, casper_types::Contract)> = Vec::new();
+    for (key, transform) in exec.execution_journal().iter() {
+        if let Transform::Write(v) = transform {
+            if matches!(v, StoredValue::Contract(_) | StoredValue::ContractWasm(_) | StoredValue::ContractPackage(_))
+                && !keys.contains(key)
+            {
+                keys.push(*key);
+            }
+            if let StoredValue::Contract(c) = v {
+                contracts.retain(|(k, _)| k != key);
+                contracts.push((*key, c.clone()));
+            }
+        }
+    }
+    Ok(Install { deploy, deploy_json, execution_result, keys, contracts })
+}
+
+/// `info_get_deploy` of the install, executed in the block `block_hash_hex`.
+fn info_get_deploy_call(install: &Install, block_hash_hex: &str) -> Value {
+    json!({
+        "method": "info_get_deploy",
+        "params": { "deploy_hash": hex::encode(install.deploy.hash().inner().value()), "finalized_approvals": false },
+        "result": {
+            "api_version": API_VERSION,
+            "deploy": install.deploy_json,
+            "execution_results": [ { "block_hash": block_hash_hex, "result": install.execution_result } ],
+        }
+    })
+}
+
+/// `chain_get_block` for `identifier` (`{"Hash": hex}` / `{"Height": n}`) as node 1.5.8 answers
+/// it: node@v1.5.8 `JsonBlock` = the `BlockV1` JSON `{hash, header, body}` plus `"proofs"`
+/// (`JsonProof {public_key, signature}`, see [`finality_signature`]).
+fn chain_get_block_call(identifier: Value, block: &t6::BlockV1, proofs: Vec<Value>) -> Res<Value> {
+    let mut block_json = to_json(block)?;
+    block_json.as_object_mut().ok_or("block JSON not an object")?.insert("proofs".into(), Value::Array(proofs));
+    Ok(json!({
+        "method": "chain_get_block",
+        "params": { "block_identifier": identifier },
+        "result": { "api_version": API_VERSION, "block": block_json }
+    }))
+}
+
+/// `responses.json`: the node-1.5 bundle of `calls` about `deploy`.
+fn responses_json(deploy: &t6::Deploy, calls: Vec<Value>) -> Value {
+    json!({
+        "format": 1,
+        "api": "node-1.5",
+        "transaction_hash": { "Deploy": hex::encode(deploy.hash().inner().value()) },
+        "calls": calls,
+    })
+}
+
+/// The first fields of an `engine.json`.
+fn engine_json_head(case_name: &str) -> Value {
+    json!({
+        "format": 1,
+        "engine": { "execution_engine": EXECUTION_ENGINE_VERSION, "engine_test_support": ENGINE_TEST_SUPPORT_VERSION },
+        "protocol": API_VERSION,
+        "case": case_name,
+    })
+}
+
+/// `engine.json`'s `contracts`: per Contract its hashes, sorted entry points, and the stored Wasm
+/// read back from global state at the builder's post-state root, where the Contract must be the
+/// one written.
+fn contracts_json(b: &InMemoryWasmTestBuilder, contracts: &[(Key, casper_types::Contract)]) -> Res<Vec<Value>> {
+    let state_root = b.get_post_state_hash();
+    let mut out = Vec::new();
+    for (key, c) in contracts {
+        let Key::Hash(contract_hash) = key else { return Err(format!("Contract under {key}")) };
+        let wasm_hash = c.contract_wasm_hash().value();
+        let stored = stored_wasm(b, wasm_hash)?;
+        match b.query(Some(state_root), *key, &[])? {
+            StoredValue::Contract(gs) if gs == *c => {}
+            _ => return Err(format!("DISAGREEMENT: {key} in global state differs from the journal's Contract")),
+        }
+        let mut eps: Vec<String> = c.entry_points().keys().cloned().collect();
+        eps.sort();
+        out.push(json!({
+            "contract_hash": hex::encode(contract_hash),
+            "contract_wasm_hash": hex::encode(wasm_hash),
+            "contract_package_hash": hex::encode(c.contract_package_hash().value()),
+            "entry_points": eps,
+            "stored_sha256": sha256_hex(&stored),
+            "stored_len": stored.len(),
+        }));
+    }
+    Ok(out)
 }
 
 /// The factory case against the scenario oracle's answer (`oracle-ee-7-0-3`, bundled 1.5.8
@@ -730,5 +813,5 @@ fn run() -> Res<()> {
     for case in CASES {
         run_case(case, &wasm_dir, &out, &chainspec_bytes)?;
     }
-    Ok(())
+    finality::run(&wasm_dir, &out, &chainspec_bytes).map_err(|e| format!("{}: {e}", finality::NAME))
 }
