@@ -191,6 +191,50 @@ fn untrusted(dir: &Path, chain: &Value, which: &str) -> (Value, String) {
 }
 
 #[test]
+fn a_1_5_8_engine_chain_of_v1_blocks_is_final_the_same_way() {
+    // The 7.0.3 engine's chain (node 1.5.8: BlockV1, signatures over hash and era, the 1.5
+    // node's answers), the same design as the 2.0.3 one.
+    let dir = case("node-1.5.8-finality");
+    let chain = load(&dir.join("chain.json"));
+    let e = expected(&chain);
+    let session = root().join("testdata/wasm/multi_ep.wasm");
+    for which in ["switch", "non_switch"] {
+        let trusted = chain["trusted"][which].as_str().unwrap();
+        let out = casper_repro(&[
+            "verify",
+            "--bundle",
+            dir.to_str().unwrap(),
+            "--trusted-block",
+            trusted,
+            "--wasm",
+            session.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["verdict"], "verified", "{which}");
+        let (status, detail) = finality(&report);
+        assert_eq!(status, "passed", "{which}: {detail}");
+        let h = height_of(&chain, trusted);
+        assert!(
+            detail.starts_with(&format!(
+                "finalized: signed by {} of era 3's weight (threshold 66.7 %; {} signer(s)), chained from trusted block {trusted} (height {h}) through {} switch block(s)",
+                percent(e.signed, e.total),
+                e.signers.len(),
+                switch_blocks_between(&chain, h, e.height)
+            )),
+            "{which}: {detail}"
+        );
+    }
+}
+
+#[test]
 fn each_broken_chain_is_untrusted_with_its_reason() {
     // Too little weight: the reason names the weight chain.json adds up.
     let dir = case("sidecar-2.0.3-finality-too-little-weight");
@@ -258,6 +302,16 @@ fn each_broken_chain_is_untrusted_with_its_reason() {
     let (_, detail) = untrusted(&dir, &chain, "foreign");
     assert!(
         detail.contains("is not signed by era 1's validators"),
+        "{detail}"
+    );
+    // A trusted block the bundle holds no answer for: finality was asked for and is not shown.
+    let other = load(&case("node-1.5.8-finality").join("chain.json"));
+    let report = verify(&dir, other["trusted"]["switch"].as_str().unwrap(), 1);
+    assert_eq!(report["verdict"], "untrusted");
+    let (status, detail) = finality(&report);
+    assert_eq!(status, "failed");
+    assert!(
+        detail.starts_with("not decided: the bundle holds no answer for block"),
         "{detail}"
     );
     // The same bundle from its own trusted block is fine.

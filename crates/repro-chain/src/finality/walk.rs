@@ -29,9 +29,11 @@ use crate::{CallError, Source};
 pub enum Finality {
     /// The executing block is final by weights chained from the trusted block.
     Final(Box<Chained>),
-    /// The chain's answers contradict finality: forged, unsigned, or not the trusted chain.
+    /// Not shown final from the trusted block: the chain's answers contradict it (forged,
+    /// unsigned, not the trusted chain), or the walk could not be completed (a bundle without its
+    /// answers, more eras than allowed).
     Untrusted(String),
-    /// It could not be decided (no trusted block, a bundle without the answers, bounds reached).
+    /// No trusted block was given: finality by weight is not decided.
     Unknown(String),
 }
 
@@ -115,7 +117,9 @@ pub fn chain(
     match walker.walk(anchor, block, signers) {
         Ok(chained) => Ok(Finality::Final(Box::new(chained))),
         Err(Stop::Untrusted(why)) => Ok(Finality::Untrusted(why)),
-        Err(Stop::Unknown(why)) => Ok(Finality::Unknown(why)),
+        // Finality was asked for (a trusted block was given) and is not shown: that is a failure
+        // too, with the reason, never a pass by default.
+        Err(Stop::Unknown(why)) => Ok(Finality::Untrusted(format!("not decided: {why}"))),
         Err(Stop::Fatal(e)) => Err(e),
     }
 }
