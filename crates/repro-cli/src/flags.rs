@@ -219,11 +219,11 @@ pub struct TrustArgs {
     /// An emergency upgrade that replaced the validators on the way: its release's chainspec
     /// directory (chainspec.toml with the activation era, global_state.toml with the validators).
     /// Repeat for several.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", requires = "trusted_block")]
     pub emergency_upgrade: Vec<PathBuf>,
     /// Keep the switch blocks the finality check accepts in DIR (one file per era), so later runs
     /// need not search for them again. Entries are checked again before use.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", requires = "trusted_block")]
     pub era_cache: Option<PathBuf>,
 }
 

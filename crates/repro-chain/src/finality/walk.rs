@@ -479,7 +479,7 @@ impl Walker<'_> {
             Ok(a) => a,
             Err(CallError::NotInBundle { .. }) => {
                 return Err(Stop::Unknown(format!(
-                    "the bundle holds no answer for {} (it was saved without --trusted-block, or by an older casper-repro): fetch it again with --trusted-block",
+                    "the bundle holds no answer for {} (it was saved without --trusted-block, with another trusted block, or by an older casper-repro): fetch it again with this --trusted-block",
                     id.describe()
                 )));
             }
