@@ -28,6 +28,7 @@ fn load(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// The session module of the 2.0.3 chains' install.
 fn session() -> String {
     root()
         .join("testdata/wasm/multi_ep_cc5.wasm")
@@ -50,6 +51,11 @@ fn finality(report: &Value) -> (String, String) {
 }
 
 fn verify(bundle: &Path, trusted: &str, expect_code: i32) -> Value {
+    verify_with(bundle, trusted, &session(), expect_code)
+}
+
+/// `verify --bundle BUNDLE --trusted-block TRUSTED --wasm WASM --format json`, exiting `code`.
+fn verify_with(bundle: &Path, trusted: &str, wasm: &str, code: i32) -> Value {
     let out = casper_repro(&[
         "verify",
         "--bundle",
@@ -57,13 +63,13 @@ fn verify(bundle: &Path, trusted: &str, expect_code: i32) -> Value {
         "--trusted-block",
         trusted,
         "--wasm",
-        &session(),
+        wasm,
         "--format",
         "json",
     ]);
     assert_eq!(
         out.status.code(),
-        Some(expect_code),
+        Some(code),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -200,24 +206,7 @@ fn a_1_5_8_engine_chain_of_v1_blocks_is_final_the_same_way() {
     let session = root().join("testdata/wasm/multi_ep.wasm");
     for which in ["switch", "non_switch"] {
         let trusted = chain["trusted"][which].as_str().unwrap();
-        let out = casper_repro(&[
-            "verify",
-            "--bundle",
-            dir.to_str().unwrap(),
-            "--trusted-block",
-            trusted,
-            "--wasm",
-            session.to_str().unwrap(),
-            "--format",
-            "json",
-        ]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let report = verify_with(&dir, trusted, session.to_str().unwrap(), 0);
         assert_eq!(report["verdict"], "verified", "{which}");
         let (status, detail) = finality(&report);
         assert_eq!(status, "passed", "{which}: {detail}");
