@@ -53,35 +53,18 @@ const FOREIGN_TRUSTED: &str = "sidecar-2.0.3-finality-foreign-trusted";
 /// The case whose install (session, args, payment, timestamp, oracle check) the chain executes.
 const INSTALL_CASE: &str = "sidecar-2.0.3-deploy-multi_ep";
 
-/// Blocks per era: era 0 is the genesis switch block alone (height 0); eras 1, 2 and 3 have 5, 3
-/// and 4 blocks (heights 1..=5, 6..=8, 9..=12), the last of each a switch block.
-const ERA_LENGTHS: [u64; 4] = [1, 5, 3, 4];
-/// The block executing the install (era 3).
-const EXECUTING_HEIGHT: u64 = 10;
-/// The non-switch block `chain.json` offers as a trusted starting point.
-const TRUSTED_NON_SWITCH_HEIGHT: u64 = 3;
+// The chain's design (eras, validators, bids), the same for both engines.
+#[path = "../../../../shared-src/finality-chain.rs"]
+mod design;
+use design::{
+    BIDS, CSPR, ERA_LENGTHS, EXECUTING_HEIGHT, GENESIS_VALIDATORS, TRUSTED_NON_SWITCH_HEIGHT,
+};
 /// The switch block (era 1's) that the forged bundle replaces.
 const FORGED_HEIGHT: u64 = 5;
 /// Blocks of the chain are this far apart; the executing block is at the instant of the
 /// single-block cases' (`BASE_TIMESTAMP_MILLIS + BLOCK_DELAY_MILLIS`).
 const BLOCK_INTERVAL_MILLIS: u64 = BLOCK_DELAY_MILLIS;
 
-const CSPR: u64 = 1_000_000_000;
-/// Genesis validators: secret key `[byte; 32]`, bond (motes), delegation rate.
-const GENESIS_VALIDATORS: [(u8, u64, DelegationRate); 4] = [
-    (0x40, 900_000 * CSPR, 10),
-    (0x41, 700_000 * CSPR, 5),
-    (0x42, 500_000 * CSPR, 15),
-    (0x43, 300_000 * CSPR, 0),
-];
-/// `add_bid` calls of the auction contract, each by the bidder's own account, run before the
-/// block at `height`: (height, key byte, amount, delegation rate).
-const BIDS: [(u64, u8, u64, DelegationRate); 2] = [
-    // A fifth validator joins during era 1: a validator from era 3 on.
-    (2, 0x44, 400_000 * CSPR, 20),
-    // The fourth raises its bond during era 2: era 4's weights.
-    (7, 0x43, 250_000 * CSPR, 0),
-];
 /// The forged bundle's attacker and the weight its forged switch blocks give it.
 const ATTACKER: u8 = 0x77;
 const ATTACKER_WEIGHT: u64 = 1_000_000;
