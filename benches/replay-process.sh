@@ -31,6 +31,8 @@ CARGO_TARGET_DIR=$engine_target cargo build --release --locked --manifest-path o
 CARGO_TARGET_DIR=$ours_target cargo build --release --locked -p repro-cli >&2
 engine=$engine_target/release/bench-ee-7-0-3
 ours=$ours_target/release/casper-repro
+# The binary that holds every command; `casper-repro` runs replay itself (crates/repro-cli/src/front.rs).
+full=$ours_target/release/casper-repro-full
 
 eps() { python3 -c "import json,sys; d=json.load(open('testdata/oracle/ee-7.0.3/1.5.8/$1.json')); print(','.join(d['steps'][0]['contracts'][0]['entry_points']))"; }
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
@@ -42,8 +44,11 @@ for name in big multi_ep; do
   engine_cmd=("$engine" --once "$input:$e" "$out/engine.wasm")
   ours_cmd=("$ours" replay --protocol 1.5.8 -e "$e" "$input" -o "$out/ours.wasm")
   verbose_cmd=("$ours" -v replay --protocol 1.5.8 -e "$e" "$input" -o "$out/ours-v.wasm")
+  full_cmd=("$full" replay --protocol 1.5.8 -e "$e" "$input" -o "$out/full.wasm")
   "${engine_cmd[@]}"; "${ours_cmd[@]}" >/dev/null; "${verbose_cmd[@]}" >/dev/null 2>&1
+  "${full_cmd[@]}" >/dev/null
   cmp "$out/engine.wasm" "$out/ours.wasm" && cmp "$out/engine.wasm" "$out/ours-v.wasm" \
+    && cmp "$out/engine.wasm" "$out/full.wasm" \
     || { echo "error: $name: casper-repro's stored module differs from the engine's" >&2; exit 1; }
   echo "== $name.wasm ($(stat -c %s "$input") bytes), hyperfine: $runs runs each after 10 warm-ups"
   hyperfine -N -w 10 -r "$runs" --export-json "$out/h.json" \
@@ -58,8 +63,10 @@ for n, x in zip(names, r):
 PY
   # The same commands interleaved (engine, replay, engine, replay, ...): on a VM whose speed
   # drifts, the ratio of two sequential hyperfine blocks moves with the drift; this one does not.
+  # Third: the same replay in the binary that holds every command, to show what the split buys.
   echo "  interleaved, $runs rounds (benches/interleaved.py):"
-  python3 "$root/benches/interleaved.py" "$runs" "$(as_json "${engine_cmd[@]}")" "$(as_json "${ours_cmd[@]}")"
+  python3 "$root/benches/interleaved.py" "$runs" "$(as_json "${engine_cmd[@]}")" "$(as_json "${ours_cmd[@]}")" \
+    "$(as_json "${full_cmd[@]}")"
   if perf stat -e task-clock true >/dev/null 2>&1; then
     for label in engine ours verbose; do
       case $label in

@@ -1,165 +1,20 @@
-//! `casper-repro`: the command-line front end. `main` is tiny and owns presentation: it parses
-//! arguments, installs the tracing subscriber, runs one subcommand and maps the outcome to an exit
-//! code. Libraries never print; subcommands return what to print.
-//!
-//! Exit status: 0 success (or "identical" / "verified"), 1 a negative verdict ("different",
-//! "mismatch"), 2 an error (bad input, rejected module, I/O). A panic is a bug.
+//! `casper-repro`: runs `replay` itself, in a binary that holds nothing else, and hands every other
+//! command line to `casper-repro-full` (see `repro_cli::front` for why).
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-
-// The libraries below repro-verify, reached through it: the binary's only arrow is cli → verify.
-use repro_verify::{repro_build, repro_chain, repro_core, repro_diff};
-
-mod cmd;
-mod flags;
-mod output;
-mod progress;
-
-/// Prove a Casper contract on chain was built from a given source, or say exactly why not.
-#[derive(Debug, Parser)]
-#[command(name = "casper-repro", version, about, max_term_width = 100)]
-pub struct Cli {
-    #[command(flatten)]
-    global: GlobalArgs,
-    #[command(subcommand)]
-    command: Command,
-}
-
-/// Options shared by every subcommand.
-#[derive(Debug, clap::Args)]
-pub struct GlobalArgs {
-    /// More logging on stderr (-v debug, -vv trace). `RUST_LOG` overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
-    /// Only errors on stderr.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    quiet: bool,
-}
-
-// `defer`: a subcommand's arguments are built only when that subcommand runs, not all of them
-// at every start (measured in docs/fidelity.md: process start is most of what separates a
-// small replay from the node's own pipeline).
-#[derive(Debug, Subcommand)]
-#[command(defer = true)]
-enum Command {
-    #[command(about = cmd::build::ABOUT)]
-    Build(Box<cmd::build::Args>),
-    #[command(about = cmd::replay::ABOUT)]
-    Replay(cmd::replay::Args),
-    #[command(about = cmd::protocols::ABOUT)]
-    Protocols(cmd::protocols::Args),
-    #[command(about = cmd::diff::ABOUT)]
-    Diff(cmd::diff::Args),
-    #[command(about = cmd::inspect::ABOUT)]
-    Inspect(cmd::inspect::Args),
-    #[command(about = cmd::verify::ABOUT)]
-    Verify(Box<cmd::verify::Args>),
-    #[command(about = cmd::fetch::ABOUT)]
-    Fetch(cmd::fetch::Args),
-    #[command(about = cmd::serve::ABOUT)]
-    Serve(Box<cmd::serve::Args>),
-    #[command(about = cmd::serve::WORKER_ABOUT)]
-    Worker(Box<cmd::serve::WorkerArgs>),
-    #[command(about = cmd::batch::ABOUT)]
-    Batch(cmd::batch::Args),
-    /// The build sandbox's Landlock layer (run by the sandbox, not by hand).
-    #[command(name = "__landlock-exec", hide = true)]
-    LandlockExec(cmd::landlock_exec::Args),
-}
-
-/// What a subcommand decided; the exit code follows from it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Success, identical, verified: exit 0.
-    Success,
-    /// A negative verdict that is not an error (different, mismatch): exit 1.
-    Negative,
-}
+use clap::Parser;
+use repro_cli::front::{self, FrontCli, FrontCommand};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        // Inside the build sandbox, in front of cargo: no logging, nothing on stdout.
-        Command::LandlockExec(args) => cmd::landlock_exec::run(args),
-        command => {
-            init_logging(&cli.global);
-            exit_code(run(command, &cli.global))
-        }
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if !front::runs_here(&args, std::env::var_os("RUST_LOG").is_some()) {
+        return front::hand_over(&args);
     }
-}
-
-fn run(command: Command, global: &GlobalArgs) -> anyhow::Result<Outcome> {
-    match command {
-        Command::Build(args) => cmd::build::run(*args),
-        Command::Replay(args) => cmd::replay::run(args, global.verbose > 0),
-        Command::Protocols(args) => cmd::protocols::run(args),
-        Command::Diff(args) => cmd::diff::run(args),
-        Command::Inspect(args) => cmd::inspect::run(args),
-        Command::Verify(args) => cmd::verify::run(*args),
-        Command::Fetch(args) => cmd::fetch::run(args),
-        Command::Serve(args) => cmd::serve::run(*args),
-        Command::Worker(args) => cmd::serve::run_worker(*args),
-        Command::Batch(args) => cmd::batch::run(args),
-        Command::LandlockExec(_) => Err(anyhow::anyhow!(
-            "__landlock-exec is run by the build sandbox only"
-        )),
-    }
-}
-
-fn exit_code(result: anyhow::Result<Outcome>) -> ExitCode {
-    match result {
-        Ok(Outcome::Success) => ExitCode::SUCCESS,
-        Ok(Outcome::Negative) => ExitCode::from(1),
-        Err(err) => {
-            if is_broken_pipe(&err) {
-                return ExitCode::SUCCESS;
-            }
-            let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "error: {err}");
-            for cause in err.chain().skip(1) {
-                let _ = writeln!(stderr, "  caused by: {cause}");
-            }
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
-}
-
-fn init_logging(global: &GlobalArgs) {
-    use tracing_subscriber::EnvFilter;
-    let default = match (global.quiet, global.verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "debug",
-        (false, _) => "trace",
+    let cli = FrontCli::parse_from(args);
+    repro_cli::logging::init_levels(&cli.global);
+    let outcome = match cli.command {
+        FrontCommand::Replay(args) => repro_cli::cmd::replay::run(args, cli.global.verbose > 0),
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let ansi = std::env::var_os("NO_COLOR").is_none()
-        && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .with_target(false)
-        .without_time()
-        .init();
-}
-
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    #[test]
-    fn cli_definition_is_consistent() {
-        super::Cli::command().debug_assert();
-    }
+    repro_cli::exit_code(outcome)
 }
