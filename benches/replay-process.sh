@@ -29,13 +29,22 @@ ours_target=${OUR_TARGET_DIR:-$root/target}
 engine_target=${ORACLE_TARGET_DIR:-$root/target/oracles-lto}
 CARGO_TARGET_DIR=$engine_target cargo build --release --locked --manifest-path oracles/ee-7.0.3/Cargo.toml --bin bench-ee-7-0-3 >&2
 CARGO_TARGET_DIR=$ours_target cargo build --release --locked -p repro-cli >&2
-engine=$engine_target/release/bench-ee-7-0-3
-ours=$ours_target/release/casper-repro
+out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
+# The binaries are timed as installed (`cargo install` copies them): fresh copies of both, side by
+# side. How a file came into the page cache changes the page faults of every start (a file the
+# linker has just written through a mapping took 8 to 14 more here than a copy of it).
+mkdir "$out/bin"
+cp "$engine_target/release/bench-ee-7-0-3" "$ours_target/release/casper-repro" \
+  "$ours_target/release/casper-repro-full" "$out/bin/"
+engine=$out/bin/bench-ee-7-0-3
+ours=$out/bin/casper-repro
 # The binary that holds every command; `casper-repro` runs replay itself (crates/repro-cli/src/front.rs).
-full=$ours_target/release/casper-repro-full
+full=$out/bin/casper-repro-full
+listed=$(grep -vc '^#' crates/repro-cli/replay-symbols.txt)
+found=$(grep -v '^#' crates/repro-cli/replay-symbols.txt | sort | comm -12 - <(nm "$ours" | awk '{print $3}' | sort) | wc -l)
+echo "casper-repro's link order (crates/repro-cli/replay-symbols.txt): $found of $listed functions found in the binary"
 
 eps() { python3 -c "import json,sys; d=json.load(open('testdata/oracle/ee-7.0.3/1.5.8/$1.json')); print(','.join(d['steps'][0]['contracts'][0]['entry_points']))"; }
-out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
 as_json() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@"; }
 
 for name in big multi_ep; do
