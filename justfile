@@ -28,7 +28,7 @@ ci:
 
 # Replay an install: just replay --protocol 1.5.8 -e a,b session.wasm -o stored.wasm
 replay *ARGS:
-    cargo run --release -q -p repro-cli -- replay {{ARGS}}
+    cargo run --release -q -p repro-cli --bin casper-repro -- replay {{ARGS}}
 
 protocols:
     cargo run --release -q -p repro-cli -- protocols
