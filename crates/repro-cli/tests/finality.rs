@@ -408,6 +408,52 @@ fn from_a_node_the_walk_searches_caches_per_era_and_its_bundle_rechecks_offline(
     );
 }
 
+/// `fetch`'s text output shows the chain commitments it checked, finality included: passed on the
+/// good chain, FAILED (and still saved, for offline study) on the under-signed one.
+#[test]
+fn fetch_prints_the_finality_check_it_made() {
+    for (case_name, status) in [
+        ("sidecar-2.0.3-finality", "passed"),
+        ("sidecar-2.0.3-finality-too-little-weight", "FAILED"),
+    ] {
+        let dir = case(case_name);
+        let chain = load(&dir.join("chain.json"));
+        let e = expected(&chain);
+        let (node, _) = serve(&dir);
+        let tmp = tempfile::tempdir().unwrap();
+        let out = casper_repro(&[
+            "fetch",
+            "--node",
+            &node.url,
+            chain["transaction"].as_str().unwrap(),
+            "-o",
+            tmp.path().join("b").to_str().unwrap(),
+            "--trusted-block",
+            chain["trusted"]["switch"].as_str().unwrap(),
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{case_name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.starts_with("saved "), "{case_name}: {text}");
+        assert!(
+            text.contains("\nchain commitments:\n"),
+            "{case_name}: {text}"
+        );
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(status) && l.contains(" finality "))
+            .unwrap_or_else(|| panic!("{case_name}: no {status} finality line in\n{text}"));
+        assert!(
+            line.contains(&percent(e.signed, e.total)),
+            "{case_name}: {line}"
+        );
+    }
+}
+
 #[test]
 fn bad_trust_arguments_are_clear_errors() {
     let dir = case("sidecar-2.0.3-finality");

@@ -1,6 +1,6 @@
 //! The verification report for people (the JSON form is `crate::wire`'s).
 
-use repro_chain::install::{CheckStatus, Installer};
+use repro_chain::install::{CheckStatus, Installer, TrustCheck};
 
 use crate::model::{Comparison, Report, Stage, StageKind};
 
@@ -68,14 +68,7 @@ pub fn render_text(r: &Report) -> String {
             .unwrap_or_default()
     );
     let _ = writeln!(s, "\nchain commitments:");
-    for c in &i.checks {
-        let status = match c.status {
-            CheckStatus::Passed => "passed",
-            CheckStatus::Failed => "FAILED",
-            CheckStatus::NotPossible => "not possible",
-        };
-        let _ = writeln!(s, "  {status:<13} {:<32} {}", c.check, c.detail);
-    }
+    s.push_str(&render_checks(&i.checks));
     let _ = writeln!(s, "\nIn each comparison A is the chain's side, B is ours.");
     if let Some(rebuild) = &r.rebuild {
         let _ = match &rebuild.artifact {
@@ -141,6 +134,21 @@ pub fn render_text(r: &Report) -> String {
         }
     }
     let _ = writeln!(s, "\n{}: {}", r.verdict.as_str().to_uppercase(), r.summary);
+    s
+}
+
+/// One line per chain commitment check: status, check, what it found (`verify`, `fetch`).
+pub fn render_checks(checks: &[TrustCheck]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    for c in checks {
+        let status = match c.status {
+            CheckStatus::Passed => "passed",
+            CheckStatus::Failed => "FAILED",
+            CheckStatus::NotPossible => "not possible",
+        };
+        let _ = writeln!(s, "  {status:<13} {:<32} {}", c.check, c.detail);
+    }
     s
 }
 

@@ -76,14 +76,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             },
         )?,
         Format::Text => output::print_text(&format!(
-            "saved {} ({} contract(s), block {}) to {}\n",
+            "saved {} ({} contract(s), block {}) to {}\nchain commitments:\n{}",
             install.transaction.hash,
             install.contracts.len(),
             install.block.as_ref().map_or("unknown".into(), |b| format!(
                 "{} at protocol {}",
                 b.height, b.protocol_version
             )),
-            args.output.display()
+            args.output.display(),
+            repro_verify::text::render_checks(&install.checks)
         ))?,
     }
     Ok(Outcome::Success)
