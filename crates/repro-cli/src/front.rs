@@ -98,7 +98,7 @@ pub fn hand_over(args: &[OsString]) -> ExitCode {
         format!(
             "{FULL} is not installed next to casper-repro (looked for {}): it runs every command \
              but `replay`; build or install both binaries of repro-cli \
-             (`cargo build -p repro-cli`, `cargo install --path crates/repro-cli`)",
+             (`cargo build -p repro-cli`, `cargo install --locked --path crates/repro-cli`)",
             full.display()
         )
     } else {

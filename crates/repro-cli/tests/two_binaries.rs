@@ -222,7 +222,7 @@ fn the_front_alone_replays_and_names_the_missing_binary() {
         format!(
             "error: casper-repro-full is not installed next to casper-repro (looked for {missing}): \
              it runs every command but `replay`; build or install both binaries of repro-cli \
-             (`cargo build -p repro-cli`, `cargo install --path crates/repro-cli`)\n"
+             (`cargo build -p repro-cli`, `cargo install --locked --path crates/repro-cli`)\n"
         )
     );
 }
